@@ -1,0 +1,172 @@
+package acl
+
+import (
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zkembed/zkembed/znode"
+)
+
+// SuperID is the identity that bypasses every permission check.
+var SuperID = znode.ID{Scheme: "super", ID: ""}
+
+// Allowed reports whether a caller holding ids may do perm on a node whose
+// ACL is list.
+func Allowed(list []znode.ACL, ids []znode.ID, perm znode.Perm) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, id := range ids {
+		if id.Scheme == SuperID.Scheme {
+			return true
+		}
+	}
+	for _, e := range list {
+		if e.Perms&perm == 0 {
+			continue
+		}
+		if e.ID == znode.AnyoneID {
+			return true
+		}
+		for _, id := range ids {
+			if id.Scheme == e.Scheme && matches(e.Scheme, e.ID.ID, id.ID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matches compares an ACL id with a caller id of the same scheme.
+func matches(scheme, aclID, callerID string) bool {
+	if scheme == "ip" {
+		return ipMatches(aclID, callerID)
+	}
+	return subtle.ConstantTimeCompare([]byte(aclID), []byte(callerID)) == 1
+}
+
+// Fixup turns the ACL list a caller gave into the list to store, as
+// ZooKeeper's PrepRequestProcessor.fixupACL does: duplicates are removed,
+// "auth" entries expand to each of the caller's authenticated ids (never ip,
+// never super), and every id must be valid for its scheme. The error wraps
+// znode.ErrInvalidACL.
+func Fixup(list []znode.ACL, ids []znode.ID) ([]znode.ACL, error) {
+	if len(list) == 0 {
+		return nil, invalid("empty ACL list")
+	}
+	out := make([]znode.ACL, 0, len(list))
+	add := func(a znode.ACL) {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, e := range list {
+		switch e.Scheme {
+		case "world":
+			if e.ID.ID != "anyone" {
+				return nil, invalid("world scheme only has id anyone, got %q", e.ID.ID)
+			}
+			add(e)
+		case "auth":
+			expanded := false
+			for _, id := range ids {
+				if id.Scheme == "ip" || id.Scheme == SuperID.Scheme {
+					continue
+				}
+				add(znode.ACL{Perms: e.Perms, ID: id})
+				expanded = true
+			}
+			if !expanded {
+				return nil, invalid("auth scheme needs an authenticated id")
+			}
+		case "digest":
+			if !ValidDigestID(e.ID.ID) {
+				return nil, invalid("digest id must be user:hash, got %q", e.ID.ID)
+			}
+			add(e)
+		case "ip":
+			if _, err := parseIPACL(e.ID.ID); err != nil {
+				return nil, invalid("ip id %q: %v", e.ID.ID, err)
+			}
+			add(e)
+		default:
+			return nil, invalid("unknown scheme %q", e.Scheme)
+		}
+	}
+	return out, nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{znode.ErrInvalidACL}, args...)...)
+}
+
+// ValidDigestID reports whether id has the user:hash form ZooKeeper's digest
+// provider accepts: exactly two parts when split on ':' after Java drops
+// trailing empty parts ("a:b" and ":b" are valid; "a:", "a:b:c" are not).
+// The hash itself is not checked.
+func ValidDigestID(id string) bool {
+	s := strings.TrimRight(id, ":")
+	return strings.Count(s, ":") == 1
+}
+
+// Digest returns the digest id for user and password:
+// user + ":" + base64(sha1(user + ":" + password)).
+func Digest(user, password string) string {
+	sum := sha1.Sum([]byte(user + ":" + password))
+	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// DigestOf returns the digest id for the "user:password" credential a client
+// adds with addAuth("digest", ...); the user is everything before the first
+// colon (a credential without one hashes as a whole, as ZooKeeper does).
+func DigestOf(credential string) string {
+	user, _, _ := strings.Cut(credential, ":")
+	sum := sha1.Sum([]byte(credential))
+	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// Mask returns list with every digest id replaced by "user:x", what getACL
+// shows a caller without ADMIN permission (ZOOKEEPER-1392).
+func Mask(list []znode.ACL) []znode.ACL {
+	out := slices.Clone(list)
+	for i, e := range out {
+		if e.Scheme == "digest" {
+			user, _, _ := strings.Cut(e.ID.ID, ":")
+			out[i].ID.ID = user + ":x"
+		}
+	}
+	return out
+}
+
+// parseIPACL parses an ip ACL id: an IPv4 address, optionally /bits with
+// 0 ≤ bits ≤ 32. IPv6 is rejected, as in ZooKeeper 3.8.
+func parseIPACL(id string) (netip.Prefix, error) {
+	addrPart, bitsPart, hasBits := strings.Cut(id, "/")
+	addr, err := netip.ParseAddr(addrPart)
+	if err != nil || !addr.Is4() {
+		return netip.Prefix{}, fmt.Errorf("not an IPv4 address")
+	}
+	bits := 32
+	if hasBits {
+		bits, err = strconv.Atoi(bitsPart)
+		if err != nil || bits < 0 || bits > 32 {
+			return netip.Prefix{}, fmt.Errorf("bad prefix length %q", bitsPart)
+		}
+	}
+	return netip.PrefixFrom(addr, bits).Masked(), nil
+}
+
+func ipMatches(aclID, callerID string) bool {
+	prefix, err := parseIPACL(aclID)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(callerID)
+	return err == nil && addr.Is4() && prefix.Contains(addr)
+}

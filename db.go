@@ -1,0 +1,239 @@
+package zkembed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/txnlog"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// DB is an engine: a znode tree with sessions, zxids and a transaction log.
+// It is safe for concurrent use by any number of goroutines and sessions.
+//
+// The write path is a serial pipeline under DB.mu, run by the caller's
+// goroutine (like pebble's commit pipeline, there is no hand-off to another
+// goroutine): validate against the working tree, assign the next zxid, append
+// the record to the log, apply it to the working tree with the same function
+// replay uses, then publish an O(1) snapshot of the working tree as the read
+// root. Readers atomically load the read root and take no lock, and never see
+// a change before the log has it.
+type DB struct {
+	opts   Options
+	layout znode.Layout
+	clock  clock.Clock
+	log    txnlog.Log
+
+	// root is the published read root: an immutable snapshot of the tree.
+	root atomic.Pointer[tree.Tree]
+
+	// timers counts armed timer callbacks (expiry, reaping) that have not
+	// finished; Close waits for it.
+	timers sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		closed bool
+		// working is the writable tree; it runs ahead of root only inside
+		// a commit.
+		working *tree.Tree
+		// sessions holds every open session, including those being closed.
+		sessions map[int64]*sessionState
+		// nextSession is the id the next session gets.
+		nextSession int64
+		expiry      expiryQueue
+		reaper      clock.Timer
+	}
+}
+
+// Open opens an engine. dir is the data directory; "" keeps everything in
+// memory (durable storage on disk comes with the pebble log). A nil opts
+// means defaults. If opts.Log holds records, Open replays them.
+func Open(dir string, opts *Options) (*DB, error) {
+	if dir != "" {
+		return nil, fmt.Errorf("zkembed: open %s: durable storage is not implemented yet: %w", dir, ErrUnimplemented)
+	}
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{
+		opts:   o,
+		layout: znode.Layout{CounterBits: uint(o.ZxidCounterBits)},
+		clock:  o.Clock,
+		log:    o.Log,
+	}
+	db.mu.working = tree.New()
+	db.mu.sessions = map[int64]*sessionState{}
+	db.mu.expiry.init()
+	db.mu.nextSession = db.firstSessionID()
+	if db.log != nil {
+		err := db.log.Replay(0, func(x *txn.Txn) error { return db.applyLocked(x) })
+		if err != nil {
+			return nil, fmt.Errorf("zkembed: replay: %w", err)
+		}
+		// Sessions restored from the log have no client yet: like ZooKeeper
+		// after a restart, each gets a full timeout to come back.
+		for _, id := range sortedSessionIDs(db.mu.sessions) {
+			db.touchAndQueueLocked(db.mu.sessions[id])
+		}
+	}
+	db.root.Store(db.mu.working.Snapshot())
+	db.armReaperLocked()
+	return db, nil
+}
+
+// firstSessionID picks the first session id. Like ZooKeeper's
+// SessionTrackerImpl.initializeNextSessionId, the top byte is the server id
+// (1) and bits 55..16 vary; they come from the seed, or from the clock.
+func (db *DB) firstSessionID() int64 {
+	var bits uint64
+	if db.opts.Seed != 0 {
+		bits = rand.New(rand.NewPCG(db.opts.Seed, 0x5a4b454d)).Uint64()
+	} else {
+		bits = uint64(db.clock.Now().UnixMilli())
+	}
+	return int64(1<<56 | (bits&(1<<40-1))<<16)
+}
+
+// Close closes the engine: every session ends without a transaction (as if
+// the server stopped), timers stop, and later calls fail with ErrClosed.
+// No goroutine of the engine is left running when Close returns.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.mu.closed = true
+	db.mu.expiry.stop(db)
+	if db.mu.reaper != nil && db.mu.reaper.Stop() {
+		db.timers.Done()
+	}
+	for _, s := range db.mu.sessions {
+		s.closing.Store(true)
+	}
+	db.mu.Unlock()
+	db.timers.Wait()
+	if db.log != nil {
+		return db.log.Close()
+	}
+	return nil
+}
+
+// LastZxid returns the zxid of the last published transaction.
+func (db *DB) LastZxid() Zxid { return db.root.Load().Zxid() }
+
+// readRoot returns the published tree.
+func (db *DB) readRoot() *tree.Tree { return db.root.Load() }
+
+// nowMillis reads the clock in ms since the Unix epoch.
+func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
+
+// commitLocked runs the commit pipeline for ops prepared by the caller
+// against db.mu.working: it assigns the next zxid, logs, applies and
+// publishes. ops must be valid (they were validated against the working
+// tree under the same lock). REQUIRES: db.mu held.
+func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (*txn.Txn, error) {
+	x := &txn.Txn{Zxid: db.mu.working.Zxid() + 1, Time: now, Session: session, Multi: multi, Ops: ops}
+	if err := db.logAndApplyLocked(x); err != nil {
+		return nil, err
+	}
+	// zxid rollover: after the counter's last usable value, start the next
+	// epoch at once, so the next transaction gets counter 1 of it.
+	if db.layout.Counter(x.Zxid) == db.layout.MaxCounter()-1 {
+		if err := db.startEpochLocked(now); err != nil {
+			return x, err
+		}
+	}
+	db.root.Store(db.mu.working.Snapshot())
+	return x, nil
+}
+
+// startEpochLocked logs an epoch record at counter 0 of the next epoch.
+// zkembed's deliberate difference from ZooKeeper: where a quorum leader
+// would force an election (and lose the request), the engine goes on.
+func (db *DB) startEpochLocked(now int64) error {
+	epoch := db.layout.Epoch(db.mu.working.Zxid()) + 1
+	if epoch > db.layout.MaxEpoch() {
+		return fmt.Errorf("zkembed: zxid epochs exhausted at %v: %w", db.mu.working.Zxid(), znode.ErrSystemError)
+	}
+	x := &txn.Txn{Zxid: db.layout.Make(epoch, 0), Time: now, Ops: []txn.Op{{Type: txn.TypeEpoch, Epoch: epoch}}}
+	return db.logAndApplyLocked(x)
+}
+
+func (db *DB) logAndApplyLocked(x *txn.Txn) error {
+	if db.log != nil {
+		if err := db.log.Append(x); err != nil {
+			return fmt.Errorf("zkembed: log %v: %w", x.Zxid, err)
+		}
+	}
+	if err := db.applyLocked(x); err != nil {
+		// The record was validated against this very tree, so this is a bug,
+		// and the log now holds a record the tree lacks: stop writing.
+		db.mu.closed = true
+		return fmt.Errorf("zkembed: apply %v (engine stopped): %w", x.Zxid, err)
+	}
+	return nil
+}
+
+// applyLocked is the one function that changes state, live and in replay:
+// the tree through tree.Apply, the session table through the session ops.
+// REQUIRES: db.mu held.
+func (db *DB) applyLocked(x *txn.Txn) error {
+	if err := db.mu.working.Apply(x, nil); err != nil {
+		return err
+	}
+	for i := range x.Ops {
+		op := &x.Ops[i]
+		switch op.Type {
+		case txn.TypeCreateSession:
+			s := newSessionState(op.Session, op.Timeout)
+			db.mu.sessions[op.Session] = s
+			if op.Session >= db.mu.nextSession {
+				db.mu.nextSession = op.Session + 1
+			}
+		case txn.TypeCloseSession:
+			if s := db.mu.sessions[op.Session]; s != nil {
+				s.closing.Store(true)
+				delete(db.mu.sessions, op.Session)
+			}
+		}
+	}
+	return nil
+}
+
+// Check verifies the engine's invariants: the tree's (tree.Check), the read
+// root equals the working tree, and every ephemeral node belongs to an open
+// session. Tests call it at cleanup.
+func (db *DB) Check() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	w := db.mu.working
+	errs := []error{w.Check()}
+	if r := db.readRoot(); r.Zxid() != w.Zxid() || r.Len() != w.Len() {
+		errs = append(errs, fmt.Errorf("read root at %v (%d nodes), working tree at %v (%d nodes)", r.Zxid(), r.Len(), w.Zxid(), w.Len()))
+	}
+	w.Walk(func(n *tree.Node) bool {
+		if n.Kind() == znode.KindEphemeral && db.mu.sessions[n.Owner()] == nil {
+			errs = append(errs, fmt.Errorf("%s: ephemeral of unknown session 0x%x", n.Path(), n.Owner()))
+		}
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+// checkCtx returns ctx's error wrapped for op and path, or nil.
+func checkCtx(ctx context.Context, op, path string) error {
+	if err := ctx.Err(); err != nil {
+		return &OpError{Op: op, Path: path, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+// Package zkembed is Apache ZooKeeper as an embeddable Go library: the znode
+// tree, zxid-ordered transactions, sessions, ephemeral, sequential,
+// container and TTL nodes, and ACLs, inside the caller's process, with
+// ZooKeeper 3.8's semantics.
+//
+// Open an engine, open a session, and call ZooKeeper's operations on it:
+//
+//	db, err := zkembed.Open("", nil) // in memory
+//	...
+//	s, err := db.NewSession(ctx, nil)
+//	path, err := s.Create(ctx, "/app", []byte("config"), zkembed.ModePersistent, zkembed.OpenACL())
+//
+// # Semantics
+//
+// Results, Stat fields, sequential names and error precedence are
+// ZooKeeper's, including its quirks (the visible cversion is 2 × child
+// creations − numChildren; sequence numbers come from the parent's stored
+// cversion; reads do not validate paths). Every error is an *OpError
+// wrapping a sentinel (ErrNoNode, ErrNodeExists, ...) that errors.Is
+// matches; znode.CodeOf gives ZooKeeper's numeric code. Deliberate
+// differences, each documented where it is made:
+//   - failed writes consume no zxid and write no record;
+//   - when the zxid counter runs out the engine starts the next epoch and
+//     carries on (ZooKeeper's leader forces an election);
+//   - a sequential create whose parent's counter reached int32 max fails
+//     with an error matching ErrNodeExists that says why;
+//   - Create and CreateTTL accept only the modes that match them, so the
+//     opcode/flags mismatches ZooKeeper tolerates cannot happen;
+//   - data above Options.MaxDataSize fails with ErrBadArguments.
+//
+// # Concurrency and ordering
+//
+// A DB and its Sessions are safe for concurrent use. Writes are serialized
+// in one commit pipeline that assigns zxids in order, logs each record,
+// applies it and then publishes a copy-on-write snapshot of the tree; reads
+// load the latest snapshot without taking a lock. A write is visible to
+// every reader once it returns.
+//
+// # Time and determinism
+//
+// Time and randomness are injected (Options.Clock, Options.Seed): with a
+// clock.Virtual and a seed, the same calls produce the same zxids, times,
+// session ids and results, and session expiry and reaping happen exactly
+// when the virtual clock passes their deadlines.
+package zkembed

@@ -1,0 +1,11 @@
+module github.com/zkembed/zkembed
+
+go 1.25
+
+require (
+	github.com/go-zookeeper/zk v1.0.4
+	github.com/stretchr/testify v1.12.1
+	github.com/tidwall/btree v1.8.2
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -1,0 +1,266 @@
+package zkembed
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"time"
+
+	"github.com/zkembed/zkembed/acl"
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// Create creates a node and returns its path (with the sequence suffix for
+// sequential modes). mode is one of the non-TTL modes; ModeContainer makes a
+// container. Use CreateTTL for TTL nodes: with a TTL mode Create fails as
+// ZooKeeper's create does (ErrUnimplemented without Options.ExtendedTypes,
+// ErrBadArguments with it). Checks run in ZooKeeper's order: mode, session,
+// path form, ACL (ErrInvalidACL), parent (ErrNoNode), CREATE permission on
+// the parent (ErrNoAuth), full path validation (ErrBadArguments),
+// ErrNodeExists, ErrNoChildrenForEphemerals.
+func (s *Session) Create(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL) (string, error) {
+	p, _, err := s.create(ctx, "create", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
+	return p, err
+}
+
+// Create2 is Create that also returns the new node's Stat.
+func (s *Session) Create2(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL) (string, Stat, error) {
+	return s.create(ctx, "create2", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
+}
+
+// CreateTTL creates a TTL node: mode must be ModePersistentWithTTL or
+// ModePersistentSequentialWithTTL, ttl between 1ms and 2^40-1 ms, and the
+// engine opened with Options.ExtendedTypes. The node is deleted once it has
+// no children and ttl has passed since its last setData (or its creation).
+func (s *Session) CreateTTL(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL, ttl time.Duration) (string, Stat, error) {
+	ms := ttl.Milliseconds()
+	if ms < 0 || (ms == 0 && ttl != 0) {
+		ms = 0 // a sub-millisecond or negative TTL is out of range, never "none"
+	}
+	return s.create(ctx, "createTTL", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: ms})
+}
+
+func (s *Session) create(ctx context.Context, opName string, r *createReq) (string, Stat, error) {
+	fail := func(err error) (string, Stat, error) {
+		return "", Stat{}, &OpError{Op: opName, Path: r.path, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	db := s.db
+	if err := db.checkCreateArgs(r); err != nil {
+		return fail(err)
+	}
+	session, err := s.begin(ctx, opName, r.path)
+	if err != nil {
+		return "", Stat{}, err
+	}
+	r.data = cloneData(r.data)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := s.checkLocked(opName, r.path); err != nil {
+		return "", Stat{}, err
+	}
+	op, err := prepareCreate(db.mu.working, s.ids(), session, r)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := db.commitLocked(session, db.nowMillis(), false, []txn.Op{op}); err != nil {
+		return fail(err)
+	}
+	return op.Path, db.mu.working.Get(op.Path).Stat(), nil
+}
+
+// Delete deletes the node at path if its version matches (-1 matches any).
+// Checks run in ZooKeeper's order: path form and built-in nodes
+// (ErrBadArguments), parent (ErrNoNode), DELETE permission on the parent
+// (ErrNoAuth, even when the node is missing), ErrNoNode, ErrBadVersion,
+// ErrNotEmpty.
+func (s *Session) Delete(ctx context.Context, path string, version int32) error {
+	_, err := s.write(ctx, "delete", path, func(t *tree.Tree) (txn.Op, error) {
+		return prepareDelete(t, s.ids(), path, version)
+	})
+	return err
+}
+
+// SetData replaces the node's data if its version matches (-1 matches any)
+// and returns the new Stat. Checks: path (ErrBadArguments), ErrNoNode, WRITE
+// permission (ErrNoAuth), ErrBadVersion.
+func (s *Session) SetData(ctx context.Context, path string, data []byte, version int32) (Stat, error) {
+	if err := s.db.checkDataSize(data); err != nil {
+		return Stat{}, &OpError{Op: "setData", Path: path, Err: err}
+	}
+	data = cloneData(data)
+	return s.write(ctx, "setData", path, func(t *tree.Tree) (txn.Op, error) {
+		return prepareSetData(t, s.ids(), path, data, version)
+	})
+}
+
+// SetACL replaces the node's ACL if its ACL version matches (-1 matches any)
+// and returns the new Stat. Checks: path (ErrBadArguments), ACL
+// (ErrInvalidACL), ErrNoNode, ADMIN permission (ErrNoAuth), ErrBadVersion.
+// It fires no watch.
+func (s *Session) SetACL(ctx context.Context, path string, list []ACL, version int32) (Stat, error) {
+	return s.write(ctx, "setACL", path, func(t *tree.Tree) (txn.Op, error) {
+		return prepareSetACL(t, s.ids(), path, list, version)
+	})
+}
+
+// write runs one prepared write through the commit pipeline and returns the
+// Stat of the node at path afterwards (zero if it no longer exists).
+func (s *Session) write(ctx context.Context, opName, path string, prepare func(*tree.Tree) (txn.Op, error)) (Stat, error) {
+	session, err := s.begin(ctx, opName, path)
+	if err != nil {
+		return Stat{}, err
+	}
+	db := s.db
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := s.checkLocked(opName, path); err != nil {
+		return Stat{}, err
+	}
+	op, err := prepare(db.mu.working)
+	if err == nil {
+		_, err = db.commitLocked(session, db.nowMillis(), false, []txn.Op{op})
+	}
+	if err != nil {
+		return Stat{}, &OpError{Op: opName, Path: path, Err: err}
+	}
+	if n := db.mu.working.Get(path); n != nil {
+		return n.Stat(), nil
+	}
+	return Stat{}, nil
+}
+
+// GetData returns the node's data (nil for ZooKeeper's null buffer) and Stat.
+// Checks: ErrNoNode, then READ permission (ErrNoAuth). Like ZooKeeper, reads
+// do not validate the path: an invalid path is just not found.
+func (s *Session) GetData(ctx context.Context, path string) ([]byte, Stat, error) {
+	n, err := s.read(ctx, "getData", path, znode.PermRead)
+	if err != nil {
+		return nil, Stat{}, err
+	}
+	return n.Data(), n.Stat(), nil
+}
+
+// Exists returns whether the node exists and, if it does, its Stat. It needs
+// no permission; a path holding a NUL character fails with ErrBadArguments.
+func (s *Session) Exists(ctx context.Context, path string) (bool, Stat, error) {
+	if _, err := s.begin(ctx, "exists", path); err != nil {
+		return false, Stat{}, err
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return false, Stat{}, &OpError{Op: "exists", Path: path, Err: znode.ValidatePath(path)}
+	}
+	n := s.db.readRoot().Get(path)
+	if n == nil {
+		return false, Stat{}, nil
+	}
+	return true, n.Stat(), nil
+}
+
+// GetChildren returns the names of the node's direct children, sorted, and
+// the node's Stat. (ZooKeeper's order is unspecified; sorted is one such
+// order.) Checks: ErrNoNode, then READ permission.
+func (s *Session) GetChildren(ctx context.Context, path string) ([]string, Stat, error) {
+	t, n, err := s.readIn(ctx, "getChildren", path, znode.PermRead)
+	if err != nil {
+		return nil, Stat{}, err
+	}
+	return t.ChildNames(path), n.Stat(), nil
+}
+
+// GetAllChildrenNumber returns the number of nodes below path at any depth.
+// For "/" that counts the built-in /zookeeper nodes, as ZooKeeper does.
+func (s *Session) GetAllChildrenNumber(ctx context.Context, path string) (int, error) {
+	t, _, err := s.readIn(ctx, "getAllChildrenNumber", path, znode.PermRead)
+	if err != nil {
+		return 0, err
+	}
+	return t.CountDescendants(path), nil
+}
+
+// GetEphemerals returns the paths of this session's ephemeral nodes that
+// start with prefix, a plain string prefix ("/a/e" matches "/a/e1"). An empty
+// or blank prefix, or "/", matches all. It needs no permission.
+func (s *Session) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
+	session, err := s.begin(ctx, "getEphemerals", prefix)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(prefix) == "" || strings.TrimSpace(prefix) == "/" {
+		prefix = ""
+	}
+	return s.db.readRoot().EphemeralsWithPrefix(session, prefix), nil
+}
+
+// GetACL returns the node's ACL and Stat. It needs READ or ADMIN; without
+// ADMIN every digest id is masked to "user:x", as in ZooKeeper.
+func (s *Session) GetACL(ctx context.Context, path string) ([]ACL, Stat, error) {
+	n, err := s.read(ctx, "getACL", path, znode.PermRead|znode.PermAdmin)
+	if err != nil {
+		return nil, Stat{}, err
+	}
+	list := n.ACL()
+	if acl.Allowed(list, s.ids(), znode.PermAdmin) {
+		list = append([]ACL(nil), list...)
+	} else {
+		list = acl.Mask(list)
+	}
+	return list, n.Stat(), nil
+}
+
+// Sync waits until every write acknowledged before it is visible to this
+// session, and returns path unchanged. In-process every acknowledged write
+// is already visible, so it only checks the session.
+func (s *Session) Sync(ctx context.Context, path string) (string, error) {
+	if _, err := s.begin(ctx, "sync", path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// read returns the node at path from the read root after checking the
+// session and perm.
+func (s *Session) read(ctx context.Context, opName, path string, perm znode.Perm) (*tree.Node, error) {
+	_, n, err := s.readIn(ctx, opName, path, perm)
+	return n, err
+}
+
+func (s *Session) readIn(ctx context.Context, opName, path string, perm znode.Perm) (*tree.Tree, *tree.Node, error) {
+	if _, err := s.begin(ctx, opName, path); err != nil {
+		return nil, nil, err
+	}
+	t := s.db.readRoot()
+	n, err := checkRead(t, s.ids(), path, perm)
+	if err != nil {
+		return nil, nil, &OpError{Op: opName, Path: path, Err: err}
+	}
+	return t, n, nil
+}
+
+// checkRead applies a read's checks: ErrNoNode, then perm.
+func checkRead(t *tree.Tree, ids []znode.ID, path string, perm znode.Perm) (*tree.Node, error) {
+	n := t.Get(path)
+	if n == nil {
+		return nil, znode.ErrNoNode
+	}
+	if !acl.Allowed(n.ACL(), ids, perm) {
+		return nil, znode.ErrNoAuth
+	}
+	return n, nil
+}
+
+// ids returns the session's authentication ids.
+func (s *Session) ids() []znode.ID { return *s.st.ids.Load() }
+
+// cloneData copies caller data so a record never shares memory with the
+// caller, keeping nil (ZooKeeper's null buffer) distinct from empty.
+func cloneData(data []byte) []byte {
+	if data == nil {
+		return nil
+	}
+	return bytes.Clone(data)
+}

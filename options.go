@@ -1,0 +1,133 @@
+package zkembed
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/txnlog"
+)
+
+// Options configures an engine. A nil *Options, or a zero field, means the
+// default, which is ZooKeeper 3.8's default where ZooKeeper has one.
+type Options struct {
+	// Clock is the source of time for ctime, mtime, session expiry and
+	// container/TTL reaping. Default: the wall clock. Use a clock.Virtual for
+	// deterministic tests and simulations.
+	Clock clock.Clock
+
+	// Seed makes session ids reproducible: with the same Seed and the same
+	// calls, an engine hands out the same ids. Zero derives the first id from
+	// the clock, as ZooKeeper does (still deterministic on a virtual clock).
+	Seed uint64
+
+	// TickTime is ZooKeeper's tickTime: the unit of session expiry buckets
+	// and of the default session timeout bounds. Default 2s.
+	TickTime time.Duration
+	// MinSessionTimeout and MaxSessionTimeout bound the negotiated session
+	// timeout. Defaults: 2 and 20 ticks.
+	MinSessionTimeout time.Duration
+	MaxSessionTimeout time.Duration
+
+	// MaxDataSize is the largest znode data accepted, in bytes; larger data
+	// fails with ErrBadArguments. Default 1,048,575 (jute.maxbuffer). The
+	// wire protocol has its own frame limit.
+	MaxDataSize int
+
+	// ZxidCounterBits is the width of the zxid counter below the epoch.
+	// Default 32, ZooKeeper's layout; allowed 2 to 48. A small value makes
+	// counter rollover (a new epoch) frequent, for tests.
+	ZxidCounterBits int
+
+	// ExtendedTypes enables TTL nodes (zookeeper.extendedTypesEnabled).
+	// Default false: creating a TTL node fails with ErrUnimplemented.
+	ExtendedTypes bool
+
+	// ContainerCheckInterval is how often containers and TTL nodes are
+	// checked for reaping (znode.container.checkIntervalMs). Default 60s.
+	ContainerCheckInterval time.Duration
+	// ContainerMaxNeverUsed reaps a container that never had a child once
+	// its mtime is older than this (znode.container.maxNeverUsedIntervalMs).
+	// Default 0: never-used containers are kept forever.
+	ContainerMaxNeverUsed time.Duration
+
+	// Log receives every transaction record in zxid order; Open replays the
+	// records it already holds. Default: none (an in-memory engine keeps no
+	// history). Pass a txnlog.Mem to inspect or replay the history.
+	Log txnlog.Log
+}
+
+// Option defaults.
+const (
+	DefaultTickTime               = 2 * time.Second
+	DefaultMaxDataSize            = 0xfffff
+	DefaultZxidCounterBits        = 32
+	DefaultContainerCheckInterval = 60 * time.Second
+)
+
+// resolve returns a copy of o with defaults filled in, or an error naming the
+// first bad field.
+func (o *Options) resolve() (Options, error) {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Clock == nil {
+		r.Clock = clock.Real()
+	}
+	if r.TickTime == 0 {
+		r.TickTime = DefaultTickTime
+	}
+	if r.MinSessionTimeout == 0 {
+		r.MinSessionTimeout = 2 * r.TickTime
+	}
+	if r.MaxSessionTimeout == 0 {
+		r.MaxSessionTimeout = 20 * r.TickTime
+	}
+	if r.MaxDataSize == 0 {
+		r.MaxDataSize = DefaultMaxDataSize
+	}
+	if r.ZxidCounterBits == 0 {
+		r.ZxidCounterBits = DefaultZxidCounterBits
+	}
+	if r.ContainerCheckInterval == 0 {
+		r.ContainerCheckInterval = DefaultContainerCheckInterval
+	}
+	switch {
+	case r.TickTime < time.Millisecond:
+		return r, optionError("TickTime", r.TickTime, "must be at least 1ms")
+	case r.MinSessionTimeout < 0:
+		return r, optionError("MinSessionTimeout", r.MinSessionTimeout, "must not be negative")
+	case r.MaxSessionTimeout < r.MinSessionTimeout:
+		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must not be below MinSessionTimeout")
+	case r.MaxSessionTimeout > time.Duration(1<<31-1)*time.Millisecond:
+		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must fit in int32 milliseconds")
+	case r.MaxDataSize < 0:
+		return r, optionError("MaxDataSize", r.MaxDataSize, "must not be negative")
+	case r.ZxidCounterBits < 2 || r.ZxidCounterBits > 48:
+		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
+	case r.ContainerCheckInterval < time.Millisecond:
+		return r, optionError("ContainerCheckInterval", r.ContainerCheckInterval, "must be at least 1ms")
+	case r.ContainerMaxNeverUsed < 0:
+		return r, optionError("ContainerMaxNeverUsed", r.ContainerMaxNeverUsed, "must not be negative")
+	}
+	return r, nil
+}
+
+// OptionError reports an invalid Options field.
+type OptionError struct {
+	Field  string
+	Value  any
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("zkembed: Options.%s = %v: %s", e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrBadArguments.
+func (e *OptionError) Unwrap() error { return ErrBadArguments }
+
+func optionError(field string, value any, reason string) error {
+	return &OptionError{Field: field, Value: value, Reason: reason}
+}

@@ -1,0 +1,196 @@
+package zkembed
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/zkembed/zkembed/acl"
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// The prepare functions validate one write against a tree in ZooKeeper's
+// server order (PrepRequestProcessor; SEMANTICS.md §3) and turn it into a
+// fully decided txn.Op. They only read the tree. Errors are bare causes; the
+// caller wraps them in an *OpError.
+
+// createReq is a create as the caller asked for it.
+type createReq struct {
+	path string
+	data []byte
+	mode znode.CreateMode
+	acl  []znode.ACL
+	ttl  int64 // ms; -1 when the call was not createTTL
+}
+
+// checkCreateArgs runs the checks ZooKeeper makes before looking at the
+// session or the tree: flags, the TTL rules, and (zkembed) the data size.
+func (db *DB) checkCreateArgs(r *createReq) error {
+	if !r.mode.Valid() {
+		return fmt.Errorf("%w: invalid create mode %d", znode.ErrBadArguments, int32(r.mode))
+	}
+	if r.mode.IsTTL() && !db.opts.ExtendedTypes {
+		return fmt.Errorf("%w: TTL nodes need Options.ExtendedTypes", znode.ErrUnimplemented)
+	}
+	if r.mode.IsTTL() {
+		if r.ttl < 1 || r.ttl > znode.MaxTTL {
+			return fmt.Errorf("%w: ttl %dms outside [1, %d]", znode.ErrBadArguments, r.ttl, int64(znode.MaxTTL))
+		}
+	} else if r.ttl != -1 {
+		return fmt.Errorf("%w: createTTL needs a TTL mode, got %v", znode.ErrBadArguments, r.mode)
+	}
+	return db.checkDataSize(r.data)
+}
+
+func (db *DB) checkDataSize(data []byte) error {
+	if len(data) > db.opts.MaxDataSize {
+		return fmt.Errorf("%w: data is %d bytes, the limit is %d", znode.ErrBadArguments, len(data), db.opts.MaxDataSize)
+	}
+	return nil
+}
+
+// prepareCreate validates a create whose arguments passed checkCreateArgs.
+func prepareCreate(t *tree.Tree, ids []znode.ID, session int64, r *createReq) (txn.Op, error) {
+	slash := strings.LastIndexByte(r.path, '/')
+	if slash < 0 || strings.IndexByte(r.path, 0) >= 0 {
+		return txn.Op{}, znode.ValidatePath(r.path)
+	}
+	fixed, err := acl.Fixup(r.acl, ids)
+	if err != nil {
+		return txn.Op{}, err
+	}
+	parent := t.Get(r.path[:slash])
+	if parent == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if !acl.Allowed(parent.ACL(), ids, znode.PermCreate) {
+		return txn.Op{}, znode.ErrNoAuth
+	}
+	final := r.path
+	cversion := parent.StoredCversion()
+	if r.mode.IsSequential() {
+		if cversion == math.MaxInt32 {
+			// ZooKeeper 3.8 would hand out ...2147483647 again (and fail
+			// with NodeExists); zkembed says why.
+			return txn.Op{}, fmt.Errorf("%w: sequence counter of %s is exhausted", znode.ErrNodeExists, parent.Path())
+		}
+		final = znode.SequentialName(r.path, cversion)
+	}
+	if err := znode.ValidatePath(final); err != nil {
+		return txn.Op{}, err
+	}
+	if t.Get(final) != nil {
+		return txn.Op{}, znode.ErrNodeExists
+	}
+	if parent.Kind() == znode.KindEphemeral {
+		return txn.Op{}, znode.ErrNoChildrenForEphemerals
+	}
+	if cversion < math.MaxInt32 {
+		cversion++ // at int32 max it sticks, as in ZooKeeper
+	}
+	return txn.Op{
+		Type:           txn.TypeCreate,
+		Path:           final,
+		Data:           r.data,
+		ACL:            fixed,
+		Owner:          ownerFor(r, session),
+		ParentCversion: cversion,
+	}, nil
+}
+
+func ownerFor(r *createReq, session int64) int64 {
+	switch {
+	case r.mode.IsEphemeral():
+		return session
+	case r.mode.IsContainer():
+		return znode.ContainerOwner
+	case r.mode.IsTTL():
+		return znode.TTLOwner(r.ttl)
+	}
+	return 0
+}
+
+func prepareDelete(t *tree.Tree, ids []znode.ID, path string, version int32) (txn.Op, error) {
+	slash := strings.LastIndexByte(path, '/')
+	if slash < 0 || strings.IndexByte(path, 0) >= 0 {
+		return txn.Op{}, znode.ValidatePath(path)
+	}
+	if znode.IsSystemPath(path) {
+		return txn.Op{}, fmt.Errorf("%w: %s is a built-in node", znode.ErrBadArguments, path)
+	}
+	parent := t.Get(path[:slash])
+	if parent == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if !acl.Allowed(parent.ACL(), ids, znode.PermDelete) {
+		return txn.Op{}, znode.ErrNoAuth
+	}
+	n := t.Get(path)
+	if n == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if version != -1 && version != n.Version() {
+		return txn.Op{}, znode.ErrBadVersion
+	}
+	if n.NumChildren() > 0 {
+		return txn.Op{}, znode.ErrNotEmpty
+	}
+	return txn.Op{Type: txn.TypeDelete, Path: path}, nil
+}
+
+func prepareSetData(t *tree.Tree, ids []znode.ID, path string, data []byte, version int32) (txn.Op, error) {
+	if err := znode.ValidatePath(path); err != nil {
+		return txn.Op{}, err
+	}
+	n := t.Get(path)
+	if n == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if !acl.Allowed(n.ACL(), ids, znode.PermWrite) {
+		return txn.Op{}, znode.ErrNoAuth
+	}
+	if version != -1 && version != n.Version() {
+		return txn.Op{}, znode.ErrBadVersion
+	}
+	return txn.Op{Type: txn.TypeSetData, Path: path, Data: data, Version: n.Version() + 1}, nil
+}
+
+func prepareSetACL(t *tree.Tree, ids []znode.ID, path string, list []znode.ACL, version int32) (txn.Op, error) {
+	if err := znode.ValidatePath(path); err != nil {
+		return txn.Op{}, err
+	}
+	fixed, err := acl.Fixup(list, ids)
+	if err != nil {
+		return txn.Op{}, err
+	}
+	n := t.Get(path)
+	if n == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if !acl.Allowed(n.ACL(), ids, znode.PermAdmin) {
+		return txn.Op{}, znode.ErrNoAuth
+	}
+	if version != -1 && version != n.Aversion() {
+		return txn.Op{}, znode.ErrBadVersion
+	}
+	return txn.Op{Type: txn.TypeSetACL, Path: path, ACL: fixed, Version: n.Aversion() + 1}, nil
+}
+
+func prepareCheck(t *tree.Tree, ids []znode.ID, path string, version int32) (txn.Op, error) {
+	if err := znode.ValidatePath(path); err != nil {
+		return txn.Op{}, err
+	}
+	n := t.Get(path)
+	if n == nil {
+		return txn.Op{}, znode.ErrNoNode
+	}
+	if !acl.Allowed(n.ACL(), ids, znode.PermRead) {
+		return txn.Op{}, znode.ErrNoAuth
+	}
+	if version != -1 && version != n.Version() {
+		return txn.Op{}, znode.ErrBadVersion
+	}
+	return txn.Op{Type: txn.TypeCheck, Path: path, Version: version}, nil
+}

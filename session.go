@@ -1,0 +1,237 @@
+package zkembed
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// SessionOptions configures a new session. A nil *SessionOptions means
+// defaults.
+type SessionOptions struct {
+	// Timeout is the requested session timeout. It is clamped to
+	// [Options.MinSessionTimeout, Options.MaxSessionTimeout] as ZooKeeper
+	// negotiates it; zero asks for the minimum.
+	Timeout time.Duration
+
+	// IdleExpiry makes the session expire when it has been idle (no request
+	// and no Ping) for longer than its timeout, exactly as a ZooKeeper
+	// server expires a client that stops sending. Without it, the engine
+	// heartbeats for the session, as a connected client library would, and
+	// the session ends only by Close, by DB.ExpireSession, or with the
+	// engine.
+	IdleExpiry bool
+}
+
+// Session is a ZooKeeper session: the owner of ephemeral nodes and the
+// identity operations run as. It is safe for concurrent use.
+type Session struct {
+	db *DB
+	st *sessionState
+}
+
+// sessionState is the engine's record of a session.
+type sessionState struct {
+	id      int64
+	timeout time.Duration
+	// idleExpiry is set for sessions that expire when idle, and for every
+	// session restored by replay (no client is holding it yet).
+	idleExpiry atomic.Bool
+	// closing is set once close or expiry has begun; later requests fail
+	// with ErrSessionExpired.
+	closing atomic.Bool
+	// lastTouch is the clock reading (ms) of the last request or ping.
+	lastTouch atomic.Int64
+	// bucket is the expiry bucket (ms) the session sits in; guarded by
+	// DB.mu.
+	bucket int64
+	// ids are the session's authentication ids.
+	ids atomic.Pointer[[]znode.ID]
+}
+
+func newSessionState(id int64, timeoutMillis int32) *sessionState {
+	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
+	s.idleExpiry.Store(true)
+	s.ids.Store(&[]znode.ID{})
+	return s
+}
+
+// NewSession opens a session. Its id comes from the engine's seeded sequence
+// and its password from the id, exactly as ZooKeeper derives it; opening it is
+// a createSession transaction with its own zxid.
+func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, error) {
+	if err := checkCtx(ctx, "createSession", ""); err != nil {
+		return nil, err
+	}
+	var o SessionOptions
+	if opts != nil {
+		o = *opts
+	}
+	timeout := min(max(o.Timeout, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, &OpError{Op: "createSession", Err: ErrClosed}
+	}
+	id := db.mu.nextSession
+	op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
+	if _, err := db.commitLocked(id, db.nowMillis(), false, []txn.Op{op}); err != nil {
+		return nil, &OpError{Op: "createSession", Err: err}
+	}
+	st := db.mu.sessions[id]
+	st.idleExpiry.Store(o.IdleExpiry)
+	db.touchAndQueueLocked(st)
+	return &Session{db: db, st: st}, nil
+}
+
+// ID returns the session id.
+func (s *Session) ID() int64 { return s.st.id }
+
+// Timeout returns the negotiated session timeout.
+func (s *Session) Timeout() time.Duration { return s.st.timeout }
+
+// Password returns the session password: 16 bytes derived from the id as
+// ZooKeeper's ZooKeeperServer.generatePasswd does.
+func (s *Session) Password() []byte { return SessionPassword(s.st.id) }
+
+// Ping refreshes the session's expiry deadline, as a client heartbeat does.
+func (s *Session) Ping(ctx context.Context) error {
+	_, err := s.begin(ctx, "ping", "")
+	return err
+}
+
+// Close closes the session: its ephemeral nodes are deleted in one
+// closeSession transaction, and later calls fail with ErrSessionExpired.
+// Closing a closed session is a no-op.
+func (s *Session) Close(ctx context.Context) error {
+	if err := checkCtx(ctx, "closeSession", ""); err != nil {
+		return err
+	}
+	return s.db.endSession(s.st.id, "closeSession")
+}
+
+// ExpireSession expires the session with the given id now, as the server
+// does when a client stops heartbeating: its ephemerals are deleted in one
+// closeSession transaction. It fails with ErrSessionExpired if there is no
+// such open session.
+func (db *DB) ExpireSession(ctx context.Context, id int64) error {
+	if err := checkCtx(ctx, "expireSession", ""); err != nil {
+		return err
+	}
+	return db.endSession(id, "expireSession")
+}
+
+func (db *DB) endSession(id int64, opName string) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return &OpError{Op: opName, Err: ErrClosed}
+	}
+	st := db.mu.sessions[id]
+	if st == nil {
+		if opName == "closeSession" {
+			return nil
+		}
+		return &OpError{Op: opName, Err: ErrSessionExpired}
+	}
+	return db.closeSessionLocked(st, opName)
+}
+
+// closeSessionLocked writes the closeSession transaction that ends st and
+// deletes all its ephemerals under one zxid. REQUIRES: db.mu held.
+func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
+	st.closing.Store(true)
+	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: deletionOrder(db.mu.working, st.id)}
+	if _, err := db.commitLocked(st.id, db.nowMillis(), false, []txn.Op{op}); err != nil {
+		return &OpError{Op: opName, Err: err}
+	}
+	return nil
+}
+
+// deletionOrder lists a session's ephemerals in the order a closeSession
+// deletes them. Ephemerals have no children, so any order is valid;
+// ZooKeeper's is a hash order, ours is the reverse of path order.
+func deletionOrder(t *tree.Tree, session int64) []string {
+	var paths []string
+	t.Ephemerals(session, func(p string) bool {
+		paths = append(paths, p)
+		return true
+	})
+	slices.Reverse(paths)
+	return paths
+}
+
+// begin starts an operation of the session: it checks the context, the
+// engine and the session, and counts as a heartbeat. It returns the session
+// id.
+func (s *Session) begin(ctx context.Context, op, path string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, &OpError{Op: op, Path: path, Err: err}
+	}
+	if s.st.closing.Load() {
+		if s.db.isClosed() {
+			return 0, &OpError{Op: op, Path: path, Err: ErrClosed}
+		}
+		return 0, &OpError{Op: op, Path: path, Err: ErrSessionExpired}
+	}
+	if s.st.idleExpiry.Load() {
+		s.st.lastTouch.Store(s.db.nowMillis())
+	}
+	return s.st.id, nil
+}
+
+// checkLocked re-checks the session inside a write, where a concurrent
+// expiry could have begun. REQUIRES: db.mu held.
+func (s *Session) checkLocked(op, path string) error {
+	if s.db.mu.closed {
+		return &OpError{Op: op, Path: path, Err: ErrClosed}
+	}
+	if s.st.closing.Load() {
+		return &OpError{Op: op, Path: path, Err: ErrSessionExpired}
+	}
+	return nil
+}
+
+func (db *DB) isClosed() bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.mu.closed
+}
+
+func sortedSessionIDs(m map[int64]*sessionState) []int64 {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// SessionPassword returns the 16-byte password ZooKeeper gives session id:
+// the first bytes of java.util.Random(id ^ 0xB3415C00).nextBytes.
+func SessionPassword(id int64) []byte {
+	r := javaRandom{seed: (id ^ 0xB3415C00 ^ 0x5DEECE66D) & (1<<48 - 1)}
+	p := make([]byte, 16)
+	for i := 0; i < len(p); {
+		v := r.next32()
+		for n := 0; n < 4 && i < len(p); n++ {
+			p[i] = byte(v)
+			v >>= 8
+			i++
+		}
+	}
+	return p
+}
+
+// javaRandom is java.util.Random's 48-bit linear congruential generator.
+type javaRandom struct{ seed int64 }
+
+func (r *javaRandom) next32() int32 {
+	r.seed = (r.seed*0x5DEECE66D + 0xB) & (1<<48 - 1)
+	return int32(r.seed >> 16)
+}

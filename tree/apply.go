@@ -1,0 +1,169 @@
+package tree
+
+import (
+	"fmt"
+
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// ApplyError reports a record that does not fit the tree: a create of an
+// existing node, a delete of a missing one, a zxid that does not increase.
+// Records the engine prepared never cause one; in replay it means the log
+// and the tree disagree. It matches znode.ErrDataInconsistency.
+type ApplyError struct {
+	Zxid   znode.Zxid
+	Op     txn.Type
+	Path   string
+	Reason string
+}
+
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("apply %v %v %s: %s", e.Zxid, e.Op, e.Path, e.Reason)
+}
+
+// Unwrap returns znode.ErrDataInconsistency.
+func (e *ApplyError) Unwrap() error { return znode.ErrDataInconsistency }
+
+// Apply applies x to t and calls emit (if not nil) with each watch event the
+// change causes, in ZooKeeper's order. On error t may hold the ops of x
+// before the failing one; the engine never applies a record it did not
+// validate, and a multi is validated on a Clone first.
+// REQUIRES: t is writable.
+func (t *Tree) Apply(x *txn.Txn, emit func(znode.Event)) error {
+	if x.Zxid <= t.zxid {
+		return &ApplyError{Zxid: x.Zxid, Reason: fmt.Sprintf("zxid not after %v", t.zxid)}
+	}
+	for i := range x.Ops {
+		if err := t.ApplyOp(x.Zxid, x.Time, &x.Ops[i], emit); err != nil {
+			return err
+		}
+	}
+	t.zxid = x.Zxid
+	return nil
+}
+
+// ApplyOp applies one op of a transaction at zxid and time ms. The engine
+// uses it to prepare a multi op by op; Apply uses it for every op.
+// REQUIRES: t is writable.
+func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.Event)) error {
+	fail := func(reason string) error {
+		return &ApplyError{Zxid: zxid, Op: op.Type, Path: op.Path, Reason: reason}
+	}
+	switch op.Type {
+	case txn.TypeCreate:
+		return t.create(zxid, time, op, emit, fail)
+	case txn.TypeDelete, txn.TypeDeleteContainer:
+		return t.delete(zxid, op.Path, emit, fail)
+	case txn.TypeCloseSession:
+		for _, p := range op.Paths {
+			if err := t.delete(zxid, p, emit, func(r string) error {
+				return &ApplyError{Zxid: zxid, Op: op.Type, Path: p, Reason: r}
+			}); err != nil {
+				return err
+			}
+		}
+	case txn.TypeSetData:
+		n := t.Get(op.Path)
+		if n == nil {
+			return fail("no node")
+		}
+		c := *n
+		c.data, c.nullData = string(op.Data), op.Data == nil
+		c.version, c.mzxid, c.mtime = op.Version, zxid, time
+		t.nodes.Set(&c)
+		if emit != nil {
+			emit(znode.Event{Type: znode.EventNodeDataChanged, Path: op.Path, Zxid: zxid})
+		}
+	case txn.TypeSetACL:
+		n := t.Get(op.Path)
+		if n == nil {
+			return fail("no node")
+		}
+		c := *n
+		c.acl, c.aversion = t.internACL(op.ACL), op.Version
+		t.nodes.Set(&c)
+	case txn.TypeCheck, txn.TypeCreateSession, txn.TypeEpoch:
+		// No effect on the tree: sessions live in the engine, and a check
+		// only guards a multi.
+	default:
+		return fail("unknown op type")
+	}
+	return nil
+}
+
+func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.Event), fail func(string) error) error {
+	parentPath, _ := znode.Split(op.Path)
+	parent := t.Get(parentPath)
+	if parent == nil {
+		return fail("no parent")
+	}
+	if t.Get(op.Path) != nil {
+		return fail("node exists")
+	}
+	n := &Node{
+		path:     op.Path,
+		split:    lastSlash(op.Path),
+		data:     string(op.Data),
+		nullData: op.Data == nil,
+		acl:      t.internACL(op.ACL),
+		czxid:    zxid,
+		mzxid:    zxid,
+		pzxid:    zxid,
+		ctime:    time,
+		mtime:    time,
+		owner:    op.Owner,
+	}
+	t.nodes.Set(n)
+	p := *parent
+	p.cversion, p.pzxid, p.numChildren = op.ParentCversion, zxid, p.numChildren+1
+	t.nodes.Set(&p)
+	switch n.Kind() {
+	case znode.KindEphemeral:
+		t.ephs.Set(ephKey{owner: n.owner, path: n.path})
+		t.w.dirtyEphs = true
+	case znode.KindContainer, znode.KindTTL:
+		t.timed.Set(n.path)
+		t.w.dirtyTimed = true
+	}
+	if emit != nil {
+		emit(znode.Event{Type: znode.EventNodeCreated, Path: op.Path, Zxid: zxid})
+		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
+	}
+	return nil
+}
+
+func (t *Tree) delete(zxid znode.Zxid, path string, emit func(znode.Event), fail func(string) error) error {
+	n := t.Get(path)
+	if n == nil {
+		return fail("no node")
+	}
+	if n.numChildren != 0 {
+		return fail("node has children")
+	}
+	parentPath, _ := znode.Split(path)
+	parent := t.Get(parentPath)
+	if parent == nil {
+		return fail("no parent")
+	}
+	t.nodes.Delete(n)
+	p := *parent
+	p.numChildren--
+	if zxid > p.pzxid {
+		p.pzxid = zxid
+	}
+	t.nodes.Set(&p)
+	switch n.Kind() {
+	case znode.KindEphemeral:
+		t.ephs.Delete(ephKey{owner: n.owner, path: n.path})
+		t.w.dirtyEphs = true
+	case znode.KindContainer, znode.KindTTL:
+		t.timed.Delete(n.path)
+		t.w.dirtyTimed = true
+	}
+	if emit != nil {
+		emit(znode.Event{Type: znode.EventNodeDeleted, Path: path, Zxid: zxid})
+		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
+	}
+	return nil
+}

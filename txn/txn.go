@@ -1,0 +1,118 @@
+package txn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/zkembed/zkembed/znode"
+)
+
+// Type is the kind of an Op. The values are ZooKeeper's opcodes where one
+// exists, so a log dump reads like ZooKeeper's TxnLogToolkit.
+type Type int32
+
+// The op types.
+const (
+	TypeCreate          Type = 1   // CreateTxn: path, data, acl, owner, parent cversion
+	TypeDelete          Type = 2   // DeleteTxn: path
+	TypeSetData         Type = 5   // SetDataTxn: path, data, new version
+	TypeSetACL          Type = 7   // SetACLTxn: path, acl, new aversion
+	TypeCheck           Type = 13  // CheckVersionTxn: path, version (multi only; no effect)
+	TypeDeleteContainer Type = 20  // a reaped container or expired TTL node: path
+	TypeCreateSession   Type = -10 // CreateSessionTxn: session, timeout
+	TypeCloseSession    Type = -11 // CloseSessionTxn: session, ephemeral paths to delete
+	TypeEpoch           Type = -20 // zkembed only: the zxid epoch advanced
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeCreate:
+		return "create"
+	case TypeDelete:
+		return "delete"
+	case TypeSetData:
+		return "setData"
+	case TypeSetACL:
+		return "setACL"
+	case TypeCheck:
+		return "check"
+	case TypeDeleteContainer:
+		return "deleteContainer"
+	case TypeCreateSession:
+		return "createSession"
+	case TypeCloseSession:
+		return "closeSession"
+	case TypeEpoch:
+		return "epoch"
+	}
+	return fmt.Sprintf("Type(%d)", int32(t))
+}
+
+// Op is one change. Which fields matter depends on Type; the others are zero.
+type Op struct {
+	Type Type
+	Path string
+
+	// Data is the node's new data (create, setData). Nil and empty differ:
+	// nil is ZooKeeper's null buffer.
+	Data []byte
+	// ACL is the node's ACL after fix-up (create, setACL).
+	ACL []znode.ACL
+	// Owner is the raw ephemeralOwner of a created node: 0, a session id,
+	// znode.ContainerOwner, or a znode.TTLOwner value.
+	Owner int64
+	// ParentCversion is the parent's stored cversion after a create.
+	ParentCversion int32
+	// Version is the new version (setData), the new aversion (setACL), or the
+	// expected version (check).
+	Version int32
+
+	// Session is the session created or closed (createSession, closeSession).
+	Session int64
+	// Timeout is the negotiated session timeout in ms (createSession).
+	Timeout int32
+	// Paths are the ephemerals a closeSession deletes, in deletion order.
+	Paths []string
+	// Epoch is the new epoch (epoch).
+	Epoch int64
+}
+
+// Txn is one logged transaction: one zxid, one time, and one or more ops.
+// A multi is a Txn with Multi set; its ops apply all or nothing.
+type Txn struct {
+	Zxid    znode.Zxid
+	Time    int64 // wall-clock ms, from the engine's clock when prepared
+	Session int64 // the session that issued it; 0 for the engine itself
+	Multi   bool
+	Ops     []Op
+}
+
+// String renders the transaction on one line for logs and test failures.
+func (t *Txn) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v t=%d s=0x%x", t.Zxid, t.Time, t.Session)
+	if t.Multi {
+		b.WriteString(" multi")
+	}
+	for _, op := range t.Ops {
+		fmt.Fprintf(&b, " [%v %s", op.Type, op.Path)
+		switch op.Type {
+		case TypeCreate:
+			fmt.Fprintf(&b, " data=%q owner=0x%x pcv=%d acl=%v", op.Data, op.Owner, op.ParentCversion, op.ACL)
+		case TypeSetData:
+			fmt.Fprintf(&b, " data=%q v=%d", op.Data, op.Version)
+		case TypeSetACL:
+			fmt.Fprintf(&b, " acl=%v v=%d", op.ACL, op.Version)
+		case TypeCheck:
+			fmt.Fprintf(&b, " v=%d", op.Version)
+		case TypeCreateSession:
+			fmt.Fprintf(&b, "session=0x%x timeout=%d", op.Session, op.Timeout)
+		case TypeCloseSession:
+			fmt.Fprintf(&b, "session=0x%x paths=%v", op.Session, op.Paths)
+		case TypeEpoch:
+			fmt.Fprintf(&b, "epoch=%d", op.Epoch)
+		}
+		b.WriteString("]")
+	}
+	return b.String()
+}

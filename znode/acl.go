@@ -1,0 +1,52 @@
+package znode
+
+import "fmt"
+
+// Perm is a set of ZooKeeper permission bits. A check passes when an ACL
+// entry shares any bit with the requested mask (SEMANTICS.md §9.1).
+type Perm int32
+
+// The permission bits.
+const (
+	PermRead   Perm = 1 << 0
+	PermWrite  Perm = 1 << 1
+	PermCreate Perm = 1 << 2
+	PermDelete Perm = 1 << 3
+	PermAdmin  Perm = 1 << 4
+	PermAll    Perm = 0x1f
+)
+
+// ID is an authentication identity: a scheme and an id within it, such as
+// {"world", "anyone"} or {"digest", "bob:ikIaKsbtGweaHnb/jKn7OHqbunM="}.
+type ID struct {
+	Scheme string
+	ID     string
+}
+
+func (id ID) String() string { return id.Scheme + ":" + id.ID }
+
+// ACL grants Perms to the identities matching ID.
+type ACL struct {
+	Perms Perm
+	ID
+}
+
+func (a ACL) String() string { return fmt.Sprintf("%s:%d", a.ID, a.Perms) }
+
+// Well-known identities and ACL lists (ZooDefs.Ids).
+var (
+	// AnyoneID matches every caller.
+	AnyoneID = ID{Scheme: "world", ID: "anyone"}
+	// AuthIDs stands for the caller's authenticated ids in an ACL.
+	AuthIDs = ID{Scheme: "auth", ID: ""}
+)
+
+// OpenACL gives everyone every permission (OPEN_ACL_UNSAFE).
+func OpenACL() []ACL { return []ACL{{Perms: PermAll, ID: AnyoneID}} }
+
+// CreatorAllACL gives the creator's authenticated ids every permission
+// (CREATOR_ALL_ACL).
+func CreatorAllACL() []ACL { return []ACL{{Perms: PermAll, ID: AuthIDs}} }
+
+// ReadACL gives everyone read permission (READ_ACL_UNSAFE).
+func ReadACL() []ACL { return []ACL{{Perms: PermRead, ID: AnyoneID}} }
