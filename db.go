@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -234,6 +235,25 @@ func (db *DB) Check() error {
 func checkCtx(ctx context.Context, op, path string) error {
 	if err := ctx.Err(); err != nil {
 		return &OpError{Op: op, Path: path, Err: err}
+	}
+	return nil
+}
+
+// Dump writes a canonical text form of the engine's state: the tree
+// (tree.Dump) and the open sessions with their timeouts. Two engines that
+// received the same calls on the same virtual clock and seed dump the same
+// bytes.
+func (db *DB) Dump(w io.Writer) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.mu.working.Dump(w); err != nil {
+		return err
+	}
+	for _, id := range sortedSessionIDs(db.mu.sessions) {
+		s := db.mu.sessions[id]
+		if _, err := fmt.Fprintf(w, "session %#x timeout=%v\n", id, s.timeout); err != nil {
+			return err
+		}
 	}
 	return nil
 }

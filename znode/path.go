@@ -3,7 +3,6 @@ package znode
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // ValidatePath reports whether path is a valid absolute znode path, using
@@ -11,7 +10,9 @@ import (
 // wraps ErrBadArguments and says which rule failed.
 //
 // Java checks UTF-16 code units; a Go string holds UTF-8, so every rune at or
-// above U+10000 (a surrogate pair in Java) is rejected, as is invalid UTF-8.
+// above U+10000 (a surrogate pair in Java) is rejected. Invalid UTF-8 is
+// rejected too: range yields U+FFFD for it, which is in the U+FFF0–U+FFFF
+// range ZooKeeper rejects.
 func ValidatePath(path string) error {
 	if path == "" {
 		return badPath(path, "path length must be > 0")
@@ -38,8 +39,6 @@ func ValidatePath(path string) error {
 			reason = "relative paths not allowed"
 		case r == '.' && prev == '/' && (i+1 == len(path) || path[i+1] == '/'):
 			reason = "relative paths not allowed"
-		case r == utf8.RuneError && !validRuneAt(path, i):
-			reason = "invalid UTF-8"
 		case r < 0x20, r >= 0x7f && r <= 0x9f, r >= 0xd800 && r <= 0xf8ff, r >= 0xfff0:
 			reason = fmt.Sprintf("invalid character %U", r)
 		}
@@ -49,13 +48,6 @@ func ValidatePath(path string) error {
 		prev = r
 	}
 	return nil
-}
-
-// validRuneAt distinguishes a literal U+FFFD (which is allowed) from a
-// decoding error, which range reports with the same rune.
-func validRuneAt(s string, i int) bool {
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size == 3
 }
 
 func badPath(path, reason string) error {

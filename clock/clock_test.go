@@ -1,0 +1,50 @@
+package clock_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/zkembed/zkembed/clock"
+)
+
+func TestVirtual(t *testing.T) {
+	start := time.Unix(1000, 0)
+	v := clock.NewVirtual(start)
+	var fired []string
+	var at []time.Duration
+	record := func(name string) func() {
+		return func() {
+			fired = append(fired, name)
+			at = append(at, v.Now().Sub(start))
+		}
+	}
+	v.AfterFunc(3*time.Second, record("c"))
+	v.AfterFunc(time.Second, record("a"))
+	v.AfterFunc(time.Second, record("a2")) // same deadline: scheduling order
+	stopped := v.AfterFunc(2*time.Second, record("stopped"))
+	v.AfterFunc(2*time.Second, func() {
+		record("b")()
+		v.AfterFunc(500*time.Millisecond, record("b+")) // scheduled from a timer
+	})
+	assert.True(t, stopped.Stop())
+	assert.False(t, stopped.Stop())
+	v.Advance(2500 * time.Millisecond)
+	assert.Equal(t, []string{"a", "a2", "b", "b+"}, fired)
+	assert.Equal(t, []time.Duration{time.Second, time.Second, 2 * time.Second, 2500 * time.Millisecond}, at,
+		"each timer runs with the clock at its deadline")
+	assert.Equal(t, start.Add(2500*time.Millisecond), v.Now())
+	assert.Equal(t, 1, v.Pending())
+	v.Advance(time.Hour)
+	assert.Equal(t, "c", fired[len(fired)-1])
+	assert.Equal(t, 0, v.Pending())
+}
+
+func TestReal(t *testing.T) {
+	c := clock.Real()
+	done := make(chan struct{})
+	c.AfterFunc(time.Millisecond, func() { close(done) })
+	<-done
+	assert.WithinDuration(t, time.Now(), c.Now(), time.Second)
+	assert.True(t, c.AfterFunc(time.Hour, func() {}).Stop())
+}
