@@ -85,6 +85,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 		for _, id := range sortedSessionIDs(db.mu.sessions) {
 			db.touchAndQueueLocked(db.mu.sessions[id])
 		}
+		// A log that ends on the counter's last usable value, or one written
+		// with a wider counter than this engine's, needs a new epoch before
+		// the next transaction.
+		if last := db.mu.working.Zxid(); last > 0 && db.layout.Counter(last) >= db.layout.MaxCounter()-1 {
+			if err := db.startEpochLocked(db.nowMillis()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	db.root.Store(db.mu.working.Snapshot())
 	db.armReaperLocked()

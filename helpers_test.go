@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
 )
 
@@ -90,4 +91,11 @@ func exists(t testing.TB, s *zkembed.Session, path string) bool {
 	ok, _, err := s.Exists(ctx, path)
 	require.NoError(t, err)
 	return ok
+}
+
+func newMemLog(t testing.TB, records ...*txn.Txn) *txnlog.Mem {
+	t.Helper()
+	log := txnlog.NewMem()
+	require.NoError(t, log.Append(records...))
+	return log
 }
