@@ -23,9 +23,12 @@ import (
 // goroutine (like pebble's commit pipeline, there is no hand-off to another
 // goroutine): validate against the working tree, assign the next zxid, append
 // the record to the log, apply it to the working tree with the same function
-// replay uses, then publish an O(1) snapshot of the working tree as the read
-// root. Readers atomically load the read root and take no lock, and never see
-// a change before the log has it.
+// replay uses, and mark the read root stale. Readers atomically load the
+// read root; the first reader to find it stale publishes an O(1) snapshot of
+// the working tree under DB.mu, so a burst of writes costs one snapshot, not
+// one each (after a snapshot, the next write must clone its B-tree path).
+// Readers never see a change before the log has it, and every write that
+// returned is visible to every read that starts after it.
 type DB struct {
 	opts   Options
 	layout znode.Layout
@@ -34,6 +37,9 @@ type DB struct {
 
 	// root is the published read root: an immutable snapshot of the tree.
 	root atomic.Pointer[tree.Tree]
+	// stale is set when the working tree has changes root lacks. It is set
+	// and cleared under mu; readers load it without the lock.
+	stale atomic.Bool
 
 	// timers counts armed timer callbacks (expiry, reaping) that have not
 	// finished; Close waits for it.
@@ -85,16 +91,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 		for _, id := range sortedSessionIDs(db.mu.sessions) {
 			db.touchAndQueueLocked(db.mu.sessions[id])
 		}
-		// A log that ends on the counter's last usable value, or one written
-		// with a wider counter than this engine's, needs a new epoch before
-		// the next transaction.
-		if last := db.mu.working.Zxid(); last > 0 && db.layout.Counter(last) >= db.layout.MaxCounter()-1 {
-			if err := db.startEpochLocked(db.nowMillis()); err != nil {
-				return nil, err
-			}
-		}
 	}
-	db.root.Store(db.mu.working.Snapshot())
+	db.publishLocked()
 	db.armReaperLocked()
 	return db, nil
 }
@@ -138,32 +136,82 @@ func (db *DB) Close() error {
 }
 
 // LastZxid returns the zxid of the last published transaction.
-func (db *DB) LastZxid() Zxid { return db.root.Load().Zxid() }
+func (db *DB) LastZxid() Zxid { return db.readRoot().Zxid() }
 
-// readRoot returns the published tree.
-func (db *DB) readRoot() *tree.Tree { return db.root.Load() }
+// readRoot returns the read root, publishing the working tree first if it
+// has changes the root lacks. Seeing stale false guarantees the root holds
+// every write that returned before: the publisher stores root before it
+// clears stale, and writers set stale before they return.
+func (db *DB) readRoot() *tree.Tree {
+	if db.stale.Load() {
+		db.mu.Lock()
+		if db.stale.Load() {
+			db.publishLocked()
+		}
+		db.mu.Unlock()
+	}
+	return db.root.Load()
+}
 
 // nowMillis reads the clock in ms since the Unix epoch.
 func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
 
-// commitLocked runs the commit pipeline for ops prepared by the caller
-// against db.mu.working: it assigns the next zxid, logs, applies and
-// publishes. ops must be valid (they were validated against the working
-// tree under the same lock). REQUIRES: db.mu held.
+// commitOneLocked commits a single-op transaction; the record and its op
+// share one allocation. REQUIRES: db.mu held.
+func (db *DB) commitOneLocked(session int64, now int64, op txn.Op) (*txn.Txn, error) {
+	rec := &struct {
+		txn.Txn
+		op [1]txn.Op
+	}{}
+	rec.op[0] = op
+	rec.Txn = txn.Txn{Time: now, Session: session, Ops: rec.op[:]}
+	return &rec.Txn, db.commitTxnLocked(&rec.Txn)
+}
+
+// commitLocked commits ops as one transaction (a multi if multi is set).
+// REQUIRES: db.mu held.
 func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (*txn.Txn, error) {
-	x := &txn.Txn{Zxid: db.mu.working.Zxid() + 1, Time: now, Session: session, Multi: multi, Ops: ops}
+	x := &txn.Txn{Time: now, Session: session, Multi: multi, Ops: ops}
+	return x, db.commitTxnLocked(x)
+}
+
+// commitTxnLocked runs the commit pipeline for a record whose ops the caller
+// prepared against db.mu.working: it assigns the next zxid, logs, applies,
+// and marks the read root stale. The ops must be valid (they were validated
+// against the working tree under the same lock). REQUIRES: db.mu held.
+func (db *DB) commitTxnLocked(x *txn.Txn) error {
+	if err := db.rollEpochIfSpentLocked(x.Time); err != nil {
+		return err
+	}
+	x.Zxid = db.mu.working.Zxid() + 1
 	if err := db.logAndApplyLocked(x); err != nil {
-		return nil, err
+		return err
 	}
-	// zxid rollover: after the counter's last usable value, start the next
-	// epoch at once, so the next transaction gets counter 1 of it.
-	if db.layout.Counter(x.Zxid) == db.layout.MaxCounter()-1 {
-		if err := db.startEpochLocked(now); err != nil {
-			return x, err
-		}
+	db.stale.Store(true)
+	return nil
+}
+
+// rollEpochIfSpentLocked starts the next epoch when the last zxid used the
+// counter's last usable value (or more, for a log written with a wider
+// counter), so that the next zxid is counter 1 of the new epoch. It runs
+// before a transaction is given its zxid, so a failure leaves nothing
+// half-done. REQUIRES: db.mu held.
+func (db *DB) rollEpochIfSpentLocked(now int64) error {
+	last := db.mu.working.Zxid()
+	if last == 0 || db.layout.Counter(last) < db.layout.MaxCounter()-1 {
+		return nil
 	}
+	if err := db.startEpochLocked(now); err != nil {
+		return err
+	}
+	db.stale.Store(true)
+	return nil
+}
+
+// publishLocked makes the working tree the read root. REQUIRES: db.mu held.
+func (db *DB) publishLocked() {
 	db.root.Store(db.mu.working.Snapshot())
-	return x, nil
+	db.stale.Store(false)
 }
 
 // startEpochLocked logs an epoch record at counter 0 of the next epoch.
@@ -227,7 +275,10 @@ func (db *DB) Check() error {
 	defer db.mu.Unlock()
 	w := db.mu.working
 	errs := []error{w.Check()}
-	if r := db.readRoot(); r.Zxid() != w.Zxid() || r.Len() != w.Len() {
+	if db.stale.Load() {
+		db.publishLocked()
+	}
+	if r := db.root.Load(); r.Zxid() != w.Zxid() || r.Len() != w.Len() {
 		errs = append(errs, fmt.Errorf("read root at %v (%d nodes), working tree at %v (%d nodes)", r.Zxid(), r.Len(), w.Zxid(), w.Len()))
 	}
 	w.Walk(func(n *tree.Node) bool {

@@ -96,9 +96,14 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 	}
 	// Prepare on a clone, so each op sees the earlier ones and a failure
 	// leaves the working tree untouched; then commit the records, which
-	// applies them to the working tree exactly as replay will.
+	// applies them to the working tree exactly as replay will. An epoch
+	// change due first is made now, so the clone knows the multi's zxid.
+	now := db.nowMillis()
+	if err := db.rollEpochIfSpentLocked(now); err != nil {
+		return nil, &OpError{Op: "multi", Err: err}
+	}
 	scratch := db.mu.working.Clone()
-	zxid, now := scratch.Zxid()+1, db.nowMillis()
+	zxid := scratch.Zxid() + 1
 	txops := make([]txn.Op, len(ops))
 	for i, op := range ops {
 		txop, err := s.prepareMultiOp(scratch, session, op, reqs[i])

@@ -67,7 +67,7 @@ func (s *Session) create(ctx context.Context, opName string, r *createReq) (stri
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := db.commitLocked(session, db.nowMillis(), false, []txn.Op{op}); err != nil {
+	if _, err := db.commitOneLocked(session, db.nowMillis(), op); err != nil {
 		return fail(err)
 	}
 	return op.Path, db.mu.working.Get(op.Path).Stat(), nil
@@ -123,7 +123,7 @@ func (s *Session) write(ctx context.Context, opName, path string, prepare func(*
 	}
 	op, err := prepare(db.mu.working)
 	if err == nil {
-		_, err = db.commitLocked(session, db.nowMillis(), false, []txn.Op{op})
+		_, err = db.commitOneLocked(session, db.nowMillis(), op)
 	}
 	if err != nil {
 		return Stat{}, &OpError{Op: opName, Path: path, Err: err}

@@ -56,7 +56,7 @@ func (db *DB) reapLocked() (int, error) {
 	})
 	for i, path := range doomed {
 		op := txn.Op{Type: txn.TypeDeleteContainer, Path: path}
-		if _, err := db.commitLocked(0, now, false, []txn.Op{op}); err != nil {
+		if _, err := db.commitOneLocked(0, now, op); err != nil {
 			return i, &OpError{Op: "deleteContainer", Path: path, Err: err}
 		}
 	}

@@ -80,7 +80,7 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 	}
 	id := db.mu.nextSession
 	op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
-	if _, err := db.commitLocked(id, db.nowMillis(), false, []txn.Op{op}); err != nil {
+	if _, err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
 		return nil, &OpError{Op: "createSession", Err: err}
 	}
 	st := db.mu.sessions[id]
@@ -147,7 +147,7 @@ func (db *DB) endSession(id int64, opName string) error {
 func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
 	st.closing.Store(true)
 	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: deletionOrder(db.mu.working, st.id)}
-	if _, err := db.commitLocked(st.id, db.nowMillis(), false, []txn.Op{op}); err != nil {
+	if _, err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
 		return &OpError{Op: opName, Err: err}
 	}
 	return nil

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/zkembed/zkembed/znode"
 )
+
+// openACL is the fixed-up form of znode.OpenACL(), shared by every caller.
+var openACL = znode.OpenACL()
 
 // SuperID is the identity that bypasses every permission check.
 var SuperID = znode.ID{Scheme: "super", ID: ""}
@@ -55,10 +57,13 @@ func matches(scheme, aclID, callerID string) bool {
 // ZooKeeper's PrepRequestProcessor.fixupACL does: duplicates are removed,
 // "auth" entries expand to each of the caller's authenticated ids (never ip,
 // never super), and every id must be valid for its scheme. The error wraps
-// znode.ErrInvalidACL.
+// znode.ErrInvalidACL. The result may be shared: callers must not modify it.
 func Fixup(list []znode.ACL, ids []znode.ID) ([]znode.ACL, error) {
 	if len(list) == 0 {
 		return nil, invalid("empty ACL list")
+	}
+	if len(list) == 1 && list[0] == openACL[0] {
+		return openACL, nil // the common case, shared and never modified
 	}
 	out := make([]znode.ACL, 0, len(list))
 	add := func(a znode.ACL) {
@@ -144,22 +149,63 @@ func Mask(list []znode.ACL) []znode.ACL {
 	return out
 }
 
-// parseIPACL parses an ip ACL id: an IPv4 address, optionally /bits with
-// 0 ≤ bits ≤ 32. IPv6 is rejected, as in ZooKeeper 3.8.
+// parseIPACL parses an ip ACL id the way ZooKeeper 3.8's
+// IPAuthenticationProvider does: four dot-separated octets, each parsed as a
+// Java int (so "01" and "+1" are fine) in 0..255, optionally followed by
+// "/bits" with 0 ≤ bits ≤ 32. IPv6 is rejected, as in ZooKeeper 3.8.
 func parseIPACL(id string) (netip.Prefix, error) {
 	addrPart, bitsPart, hasBits := strings.Cut(id, "/")
-	addr, err := netip.ParseAddr(addrPart)
-	if err != nil || !addr.Is4() {
+	parts := strings.Split(addrPart, ".")
+	if len(parts) != 4 {
 		return netip.Prefix{}, fmt.Errorf("not an IPv4 address")
+	}
+	var octets [4]byte
+	for i, p := range parts {
+		v, ok := javaParseInt(p)
+		if !ok || v < 0 || v > 255 {
+			return netip.Prefix{}, fmt.Errorf("bad octet %q", p)
+		}
+		octets[i] = byte(v)
 	}
 	bits := 32
 	if hasBits {
-		bits, err = strconv.Atoi(bitsPart)
-		if err != nil || bits < 0 || bits > 32 {
+		v, ok := javaParseInt(bitsPart)
+		if !ok || v < 0 || v > 32 {
 			return netip.Prefix{}, fmt.Errorf("bad prefix length %q", bitsPart)
 		}
+		bits = int(v)
 	}
-	return netip.PrefixFrom(addr, bits).Masked(), nil
+	return netip.PrefixFrom(netip.AddrFrom4(octets), bits).Masked(), nil
+}
+
+// javaParseInt parses s as Java's Integer.parseInt does for ASCII input: an
+// optional sign, then at least one decimal digit, within int32. (Java also
+// accepts other Unicode decimal digits; ACL ids with them are rejected here.)
+func javaParseInt(s string) (int64, bool) {
+	neg := false
+	if len(s) > 1 && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(s[i]-'0')
+		if v > 1<<31 {
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	if v > 1<<31-1 {
+		return 0, false
+	}
+	return v, true
 }
 
 func ipMatches(aclID, callerID string) bool {

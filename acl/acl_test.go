@@ -60,6 +60,15 @@ func TestFixup(t *testing.T) {
 		_, err := acl.Fixup(list, []znode.ID{ipID})
 		assert.ErrorIs(t, err, znode.ErrInvalidACL, name)
 	}
+	// ip ids parse as Java ints per octet (found by the conformance suite).
+	for id, ok := range map[string]bool{
+		"01.02.03.04": true, "1.2.3.0004": true, "+1.2.3.4": true, "-0.1.2.3": true, "1.2.3.4/08": true, "1.2.3.4/+8": true, "1.2.3.4/-0": true,
+		"1.2.3.4/": false, "1.2.3.4/ 8": false, "1.2.3.4/8/8": false, "1.2.3.4/-1": false, "1.2.3.4.": false, "1.2.3": false,
+		"256.1.1.1": false, "1.2.3.-1": false, "1.2.3.++4": false, "1.2.3.4/99999999999": false,
+	} {
+		_, err := acl.Fixup([]znode.ACL{{Perms: 1, ID: znode.ID{Scheme: "ip", ID: id}}}, nil)
+		assert.Equal(t, ok, err == nil, "ip:%s: %v", id, err)
+	}
 	got, err = acl.Fixup([]znode.ACL{{Perms: 0, ID: znode.ID{Scheme: "ip", ID: "10.1.0.0/16"}}}, nil)
 	require.NoError(t, err, "perms are not validated")
 	assert.Len(t, got, 1)

@@ -1,0 +1,40 @@
+package bench_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkembed/zkembed/bench"
+)
+
+// TestWorkloads runs every workload small, so they cannot rot. Set
+// ZKEMBED_BENCH=1 for the full sizes of BENCHMARKS.md.
+func TestWorkloads(t *testing.T) {
+	cfg := bench.Config{Nodes: 2000}
+	mem := bench.Config{Nodes: 20_000}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		cfg, mem = bench.Config{}, bench.Config{Nodes: 1_000_000}
+	} else if testing.Short() {
+		t.Skip("benchmark workloads are slow in -short mode")
+	}
+	for _, g := range []int{1, 2} {
+		c := cfg
+		c.Goroutines = g
+		reads, err := bench.Reads(c)
+		require.NoError(t, err)
+		for _, r := range reads {
+			t.Log(r)
+			require.Greater(t, r.Ratio, 0.0)
+		}
+	}
+	writes, err := bench.Writes(cfg)
+	require.NoError(t, err)
+	for _, w := range writes {
+		t.Log(w)
+	}
+	m, err := bench.Memory(mem)
+	require.NoError(t, err)
+	t.Log(m)
+	require.Greater(t, m.HeapPerNode, float64(m.DataSize), "the data itself is on the heap")
+}
