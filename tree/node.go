@@ -115,9 +115,10 @@ func lastSlash(path string) int32 {
 // less orders nodes by (parent, name). The root "/" has parent "" and name
 // "", so it sorts before its children, which also have parent "".
 func less(a, b *Node) bool {
-	ap, bp := a.path[:a.split], b.path[:b.split]
-	if ap != bp {
-		return ap < bp
+	// One three-way compare of the parents: siblings share long parent
+	// paths, and != followed by < would scan them twice.
+	if c := strings.Compare(a.path[:a.split], b.path[:b.split]); c != 0 {
+		return c < 0
 	}
 	return a.path[a.split+1:] < b.path[b.split+1:]
 }
