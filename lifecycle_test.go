@@ -1,0 +1,49 @@
+package zkembed_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/zkembed/zkembed"
+)
+
+// Close ends every goroutine the engine started, even with real-clock timers
+// armed for expiry and reaping.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	db, err := zkembed.Open("", &zkembed.Options{TickTime: 10 * time.Millisecond, ContainerCheckInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	for range 5 {
+		s, err := db.NewSession(ctx, &zkembed.SessionOptions{IdleExpiry: true})
+		require.NoError(t, err)
+		_, err = s.Create(ctx, "/e", nil, zkembed.ModeEphemeralSequential, zkembed.OpenACL())
+		require.NoError(t, err)
+	}
+	_, err = db.NewSession(ctx, nil) // a kept-alive session re-arms its timer forever
+	require.NoError(t, err)
+	time.Sleep(60 * time.Millisecond) // let expiry and reaping run for real
+	require.NoError(t, db.Check())
+	require.NoError(t, db.Close())
+}
+
+// Dependencies flow one way: no subpackage imports the root package.
+func TestSubpackagesDoNotImportRoot(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Deps " "}}`, "./...").Output()
+	require.NoError(t, err)
+	const root = "github.com/zkembed/zkembed"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, deps, _ := strings.Cut(line, ": ")
+		if pkg == root || strings.HasPrefix(pkg, root+"/bench") || strings.HasPrefix(pkg, root+"/cmd") {
+			continue // the root itself, and the packages above it
+		}
+		for _, d := range strings.Fields(deps) {
+			assert.NotEqual(t, root, d, "%s imports the root package", pkg)
+		}
+	}
+}
