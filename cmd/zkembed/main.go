@@ -1,0 +1,96 @@
+// Command zkembed is zkembed's command line: a zkCli-style shell on an
+// embedded engine, and the benchmarks.
+//
+//	zkembed [shell] [-data dir]   the shell (default data dir ./zkembed-data)
+//	zkembed bench [flags]         benchmarks beside raw B-tree operations
+//
+// It only parses flags and wires packages together.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/bench"
+	"github.com/zkembed/zkembed/internal/shell"
+)
+
+func main() {
+	args := os.Args[1:]
+	cmd := "shell"
+	if len(args) > 0 && (args[0] == "shell" || args[0] == "bench") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "shell":
+		err = runShell(args)
+	case "bench":
+		err = runBench(args)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkembed:", err)
+		os.Exit(1)
+	}
+}
+
+func runShell(args []string) error {
+	fs := flag.NewFlagSet("shell", flag.ExitOnError)
+	dir := fs.String("data", "./zkembed-data", "data directory")
+	fs.Parse(args)
+	db, err := zkembed.Open(*dir, nil)
+	if err != nil {
+		// Until the durable log lands, the shell runs on an in-memory
+		// engine rather than not at all, and says so.
+		fmt.Fprintf(os.Stderr, "zkembed: durable storage is not implemented yet; %s is not used and the tree lives in memory\n", *dir)
+		if db, err = zkembed.Open("", nil); err != nil {
+			return err
+		}
+	}
+	defer db.Close()
+	ctx := context.Background()
+	s, err := db.NewSession(ctx, nil)
+	if err != nil {
+		return err
+	}
+	sh := &shell.Shell{S: s, Out: os.Stdout}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		sh.Prompt = "[zkembed] "
+	}
+	return sh.Run(ctx, os.Stdin)
+}
+
+func runBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	nodes := fs.Int("nodes", 100_000, "znodes in the tree for the read and write workloads")
+	dataSize := fs.Int("data", 100, "bytes of data per znode")
+	memNodes := fs.Int("mem-nodes", 1_000_000, "znodes for the memory workload (0 skips it)")
+	fs.Parse(args)
+	for _, g := range []int{1, 2} {
+		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
+		if err != nil {
+			return err
+		}
+		for _, r := range reads {
+			fmt.Println(r)
+		}
+	}
+	writes, err := bench.Writes(bench.Config{Nodes: *nodes, DataSize: *dataSize})
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		fmt.Println(w)
+	}
+	if *memNodes > 0 {
+		m, err := bench.Memory(bench.Config{Nodes: *memNodes, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		fmt.Println(m)
+	}
+	return nil
+}
