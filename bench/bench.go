@@ -118,6 +118,11 @@ func newFixture(cfg Config) (*fixture, error) {
 	return f, nil
 }
 
+// key returns the i-th key of a scattered walk over the fixture's keys
+// (stride 104729, a prime), so that consecutive operations touch unrelated
+// parts of the tree.
+func (f *fixture) key(i int) string { return f.paths[(i*104729)%len(f.paths)] }
+
 func (f *fixture) ensure(ctx context.Context, path string) error {
 	for i := 1; i <= len(path); i++ {
 		if i == len(path) || path[i] == '/' {
@@ -163,8 +168,7 @@ func Reads(cfg Config) ([]Comparison, error) {
 	}
 	defer f.db.Close()
 	ctx := context.Background()
-	n := len(f.paths)
-	key := func(i int) string { return f.paths[(i*104729)%n] }
+	n, key := len(f.paths), f.key
 	raw := measure(fmt.Sprintf("btree.Map Get (%dg)", cfg.Goroutines), func(b *testing.B) {
 		parallel(b, cfg.Goroutines, func(i int) {
 			if _, ok := f.raw.Get(key(i)); !ok {
@@ -200,8 +204,7 @@ func Writes(cfg Config) ([]Comparison, error) {
 	}
 	defer f.db.Close()
 	ctx := context.Background()
-	n := len(f.paths)
-	key := func(i int) string { return f.paths[(i*104729)%n] }
+	n, key := len(f.paths), f.key
 	var created int
 	newKeys := func(b *testing.B) []string {
 		keys := make([]string, b.N)

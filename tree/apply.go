@@ -118,14 +118,7 @@ func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.E
 	p := *parent
 	p.cversion, p.pzxid, p.numChildren = op.ParentCversion, zxid, p.numChildren+1
 	t.nodes.Set(&p)
-	switch n.Kind() {
-	case znode.KindEphemeral:
-		t.ephs.Set(ephKey{owner: n.owner, path: n.path})
-		t.w.dirtyEphs = true
-	case znode.KindContainer, znode.KindTTL:
-		t.timed.Set(n.path)
-		t.w.dirtyTimed = true
-	}
+	t.index(n, true)
 	if emit != nil {
 		emit(znode.Event{Type: znode.EventNodeCreated, Path: op.Path, Zxid: zxid})
 		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
@@ -153,17 +146,31 @@ func (t *Tree) delete(zxid znode.Zxid, path string, emit func(znode.Event), fail
 		p.pzxid = zxid
 	}
 	t.nodes.Set(&p)
-	switch n.Kind() {
-	case znode.KindEphemeral:
-		t.ephs.Delete(ephKey{owner: n.owner, path: n.path})
-		t.w.dirtyEphs = true
-	case znode.KindContainer, znode.KindTTL:
-		t.timed.Delete(n.path)
-		t.w.dirtyTimed = true
-	}
+	t.index(n, false)
 	if emit != nil {
 		emit(znode.Event{Type: znode.EventNodeDeleted, Path: path, Zxid: zxid})
 		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
 	}
 	return nil
+}
+
+// index adds n to (or removes it from) the index its kind belongs to: the
+// ephemeral index, or the containers-and-TTL index.
+func (t *Tree) index(n *Node, add bool) {
+	switch n.Kind() {
+	case znode.KindEphemeral:
+		if k := (ephKey{owner: n.owner, path: n.path}); add {
+			t.ephs.Set(k)
+		} else {
+			t.ephs.Delete(k)
+		}
+		t.w.dirtyEphs = true
+	case znode.KindContainer, znode.KindTTL:
+		if add {
+			t.timed.Set(n.path)
+		} else {
+			t.timed.Delete(n.path)
+		}
+		t.w.dirtyTimed = true
+	}
 }
