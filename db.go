@@ -19,16 +19,10 @@ import (
 // DB is an engine: a znode tree with sessions, zxids and a transaction log.
 // It is safe for concurrent use by any number of goroutines and sessions.
 //
-// The write path is a serial pipeline under DB.mu, run by the caller's
-// goroutine (like pebble's commit pipeline, there is no hand-off to another
-// goroutine): validate against the working tree, assign the next zxid, append
-// the record to the log, apply it to the working tree with the same function
-// replay uses, and mark the read root stale. Readers atomically load the
-// read root; the first reader to find it stale publishes an O(1) snapshot of
-// the working tree under DB.mu, so a burst of writes costs one snapshot, not
-// one each (after a snapshot, the next write must clone its B-tree path).
-// Readers never see a change before the log has it, and every write that
-// returned is visible to every read that starts after it.
+// Writes go through the commit pipeline described in commit.go: serial
+// validation and apply under DB.mu in the caller's goroutine, then group
+// commit to the log. Readers atomically load the read root, an immutable
+// snapshot of the tree, and never see a change before the log has it.
 type DB struct {
 	opts   Options
 	layout znode.Layout
@@ -37,9 +31,11 @@ type DB struct {
 
 	// root is the published read root: an immutable snapshot of the tree.
 	root atomic.Pointer[tree.Tree]
-	// stale is set when the working tree has changes root lacks. It is set
-	// and cleared under mu; readers load it without the lock.
+	// stale is set, without a log, when the working tree has changes root
+	// lacks. It is set and cleared under mu; readers load it without it.
 	stale atomic.Bool
+	// sync is the group commit's state (with a log).
+	sync syncState
 
 	// timers counts armed timer callbacks (expiry, reaping) that have not
 	// finished; Close waits for it.
@@ -48,9 +44,14 @@ type DB struct {
 	mu struct {
 		sync.Mutex
 		closed bool
-		// working is the writable tree; it runs ahead of root only inside
-		// a commit.
+		// failed is the storage error that stopped writes, if any.
+		failed error
+		// working is the writable tree. It runs ahead of root by the
+		// records in pending (and, without a log, until a reader publishes).
 		working *tree.Tree
+		// pending are the records applied to working but not yet handed
+		// to the log, in zxid order.
+		pending []*txn.Txn
 		// sessions holds every open session, including those being closed.
 		sessions map[int64]*sessionState
 		// nextSession is the id the next session gets.
@@ -77,24 +78,46 @@ func Open(dir string, opts *Options) (*DB, error) {
 		clock:  o.Clock,
 		log:    o.Log,
 	}
+	db.sync.cond.L = &db.sync.mu
 	db.mu.working = tree.New()
 	db.mu.sessions = map[int64]*sessionState{}
 	db.mu.expiry.init()
 	db.mu.nextSession = db.firstSessionID()
 	if db.log != nil {
-		err := db.log.Replay(0, func(x *txn.Txn) error { return db.applyLocked(x) })
-		if err != nil {
-			return nil, fmt.Errorf("zkembed: replay: %w", err)
-		}
-		// Sessions restored from the log have no client yet: like ZooKeeper
-		// after a restart, each gets a full timeout to come back.
-		for _, id := range sortedSessionIDs(db.mu.sessions) {
-			db.touchAndQueueLocked(db.mu.sessions[id])
+		if err := db.recover(); err != nil {
+			return nil, err
 		}
 	}
 	db.publishLocked()
 	db.armReaperLocked()
 	return db, nil
+}
+
+// recover replays the log into the empty engine. Sessions it restores
+// belong to a previous process: unless Options.ResumeSessions is set they
+// are closed now, each by a logged closeSession that deletes its
+// ephemerals; otherwise, like ZooKeeper after a restart, each gets a full
+// timeout for its client to come back.
+func (db *DB) recover() error {
+	db.mu.Lock()
+	err := db.log.Replay(0, func(x *txn.Txn) error { return db.applyLocked(x) })
+	if err != nil {
+		db.mu.Unlock()
+		return fmt.Errorf("zkembed: replay: %w", err)
+	}
+	db.sync.durable = db.mu.working.Zxid()
+	for _, id := range sortedSessionIDs(db.mu.sessions) {
+		st := db.mu.sessions[id]
+		if db.opts.ResumeSessions {
+			db.touchAndQueueLocked(st)
+		} else if err := db.closeSessionLocked(st, "closeSession"); err != nil {
+			db.mu.Unlock()
+			return err
+		}
+	}
+	last := db.mu.working.Zxid()
+	db.mu.Unlock()
+	return db.awaitDurable(last)
 }
 
 // firstSessionID picks the first session id. Like ZooKeeper's
@@ -127,8 +150,13 @@ func (db *DB) Close() error {
 	for _, s := range db.mu.sessions {
 		s.closing.Store(true)
 	}
+	last := db.mu.working.Zxid()
 	db.mu.Unlock()
 	db.timers.Wait()
+	// Writes that were applied before Close are made durable (their
+	// callers are waiting for exactly that); a failure here was already
+	// reported to them.
+	_ = db.awaitDurable(last)
 	if db.log != nil {
 		return db.log.Close()
 	}
@@ -137,135 +165,6 @@ func (db *DB) Close() error {
 
 // LastZxid returns the zxid of the last published transaction.
 func (db *DB) LastZxid() Zxid { return db.readRoot().Zxid() }
-
-// readRoot returns the read root, publishing the working tree first if it
-// has changes the root lacks. Seeing stale false guarantees the root holds
-// every write that returned before: the publisher stores root before it
-// clears stale, and writers set stale before they return.
-func (db *DB) readRoot() *tree.Tree {
-	if db.stale.Load() {
-		db.mu.Lock()
-		if db.stale.Load() {
-			db.publishLocked()
-		}
-		db.mu.Unlock()
-	}
-	return db.root.Load()
-}
-
-// nowMillis reads the clock in ms since the Unix epoch.
-func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
-
-// commitOneLocked commits a single-op transaction; the record and its op
-// share one allocation. REQUIRES: db.mu held.
-func (db *DB) commitOneLocked(session int64, now int64, op txn.Op) (*txn.Txn, error) {
-	rec := &struct {
-		txn.Txn
-		op [1]txn.Op
-	}{}
-	rec.op[0] = op
-	rec.Txn = txn.Txn{Time: now, Session: session, Ops: rec.op[:]}
-	return &rec.Txn, db.commitTxnLocked(&rec.Txn)
-}
-
-// commitLocked commits ops as one transaction (a multi if multi is set).
-// REQUIRES: db.mu held.
-func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (*txn.Txn, error) {
-	x := &txn.Txn{Time: now, Session: session, Multi: multi, Ops: ops}
-	return x, db.commitTxnLocked(x)
-}
-
-// commitTxnLocked runs the commit pipeline for a record whose ops the caller
-// prepared against db.mu.working: it assigns the next zxid, logs, applies,
-// and marks the read root stale. The ops must be valid (they were validated
-// against the working tree under the same lock). REQUIRES: db.mu held.
-func (db *DB) commitTxnLocked(x *txn.Txn) error {
-	if err := db.rollEpochIfSpentLocked(x.Time); err != nil {
-		return err
-	}
-	x.Zxid = db.mu.working.Zxid() + 1
-	if err := db.logAndApplyLocked(x); err != nil {
-		return err
-	}
-	db.stale.Store(true)
-	return nil
-}
-
-// rollEpochIfSpentLocked starts the next epoch when the last zxid used the
-// counter's last usable value (or more, for a log written with a wider
-// counter), so that the next zxid is counter 1 of the new epoch. It runs
-// before a transaction is given its zxid, so a failure leaves nothing
-// half-done. REQUIRES: db.mu held.
-func (db *DB) rollEpochIfSpentLocked(now int64) error {
-	last := db.mu.working.Zxid()
-	if last == 0 || db.layout.Counter(last) < db.layout.MaxCounter()-1 {
-		return nil
-	}
-	if err := db.startEpochLocked(now); err != nil {
-		return err
-	}
-	db.stale.Store(true)
-	return nil
-}
-
-// publishLocked makes the working tree the read root. REQUIRES: db.mu held.
-func (db *DB) publishLocked() {
-	db.root.Store(db.mu.working.Snapshot())
-	db.stale.Store(false)
-}
-
-// startEpochLocked logs an epoch record at counter 0 of the next epoch.
-// zkembed's deliberate difference from ZooKeeper: where a quorum leader
-// would force an election (and lose the request), the engine goes on.
-func (db *DB) startEpochLocked(now int64) error {
-	epoch := db.layout.Epoch(db.mu.working.Zxid()) + 1
-	if epoch > db.layout.MaxEpoch() {
-		return fmt.Errorf("zkembed: zxid epochs exhausted at %v: %w", db.mu.working.Zxid(), znode.ErrSystemError)
-	}
-	x := &txn.Txn{Zxid: db.layout.Make(epoch, 0), Time: now, Ops: []txn.Op{{Type: txn.TypeEpoch, Epoch: epoch}}}
-	return db.logAndApplyLocked(x)
-}
-
-func (db *DB) logAndApplyLocked(x *txn.Txn) error {
-	if db.log != nil {
-		if err := db.log.Append(x); err != nil {
-			return fmt.Errorf("zkembed: log %v: %w", x.Zxid, err)
-		}
-	}
-	if err := db.applyLocked(x); err != nil {
-		// The record was validated against this very tree, so this is a bug,
-		// and the log now holds a record the tree lacks: stop writing.
-		db.mu.closed = true
-		return fmt.Errorf("zkembed: apply %v (engine stopped): %w", x.Zxid, err)
-	}
-	return nil
-}
-
-// applyLocked is the one function that changes state, live and in replay:
-// the tree through tree.Apply, the session table through the session ops.
-// REQUIRES: db.mu held.
-func (db *DB) applyLocked(x *txn.Txn) error {
-	if err := db.mu.working.Apply(x, nil); err != nil {
-		return err
-	}
-	for i := range x.Ops {
-		op := &x.Ops[i]
-		switch op.Type {
-		case txn.TypeCreateSession:
-			s := newSessionState(op.Session, op.Timeout)
-			db.mu.sessions[op.Session] = s
-			if op.Session >= db.mu.nextSession {
-				db.mu.nextSession = op.Session + 1
-			}
-		case txn.TypeCloseSession:
-			if s := db.mu.sessions[op.Session]; s != nil {
-				s.closing.Store(true)
-				delete(db.mu.sessions, op.Session)
-			}
-		}
-	}
-	return nil
-}
 
 // Check verifies the engine's invariants: the tree's (tree.Check), the read
 // root equals the working tree, and every ephemeral node belongs to an open

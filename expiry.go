@@ -31,7 +31,7 @@ func (db *DB) deadline(now int64, timeout time.Duration) int64 {
 // REQUIRES: db.mu held.
 func (db *DB) touchAndQueueLocked(st *sessionState) {
 	now := db.nowMillis()
-	st.lastTouch.Store(now)
+	st.touch(now)
 	db.fileLocked(st, db.deadline(now, st.timeout))
 }
 
@@ -59,8 +59,16 @@ func (db *DB) armExpiryLocked(at int64) {
 // time has come, oldest first, then arms itself for the next bucket.
 func (db *DB) expireDue() {
 	defer db.timers.Done()
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	// A failure to log an expiry stops the engine; there is no caller to
+	// tell, and the next write reports it.
+	_ = db.update("expireSession", "", func() error {
+		db.expireDueLocked()
+		return nil
+	})
+}
+
+// expireDueLocked does expireDue's work. REQUIRES: db.mu held.
+func (db *DB) expireDueLocked() {
 	q := &db.mu.expiry
 	q.timer = nil
 	if db.mu.closed {

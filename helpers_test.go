@@ -47,6 +47,7 @@ func newEnv(t testing.TB, mod ...func(*zkembed.Options)) *env {
 		require.NoError(t, db.Close())
 		o := e.opts
 		o.Clock = clock.NewVirtual(e.clk.Now())
+		o.ResumeSessions = true // keep the restored sessions, to compare them
 		replayed, err := zkembed.Open("", &o)
 		require.NoError(t, err, "replay")
 		defer replayed.Close()

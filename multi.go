@@ -88,11 +88,25 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	var opFailed bool
+	err = s.db.update("multi", "", func() error {
+		var err error
+		opFailed, err = s.multiLocked(session, ops, reqs, results)
+		return err
+	})
+	if err != nil && !opFailed {
+		return nil, err // the multi as a whole failed: no per-op results
+	}
+	return results, err
+}
+
+// multiLocked validates and commits a multi, filling results. opFailed
+// reports that err is one op's failure, recorded in results.
+// REQUIRES: db.mu held.
+func (s *Session) multiLocked(session int64, ops []Op, reqs []*createReq, results []OpResult) (opFailed bool, err error) {
 	db := s.db
-	db.mu.Lock()
-	defer db.mu.Unlock()
 	if err := s.checkLocked("multi", ""); err != nil {
-		return nil, err
+		return false, err
 	}
 	// Prepare on a clone, so each op sees the earlier ones and a failure
 	// leaves the working tree untouched; then commit the records, which
@@ -100,7 +114,7 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 	// change due first is made now, so the clone knows the multi's zxid.
 	now := db.nowMillis()
 	if err := db.rollEpochIfSpentLocked(now); err != nil {
-		return nil, &OpError{Op: "multi", Err: err}
+		return false, &OpError{Op: "multi", Err: err}
 	}
 	scratch := db.mu.working.Clone()
 	zxid := scratch.Zxid() + 1
@@ -119,7 +133,7 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 			for j := 0; j < i; j++ {
 				results[j] = OpResult{Path: ops[j].opPath()} // nothing was committed
 			}
-			return results, opErr
+			return true, opErr
 		}
 		txops[i] = txop
 		results[i].Path = txop.Path
@@ -128,37 +142,37 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 		}
 	}
 	if _, err := db.commitLocked(session, now, true, txops); err != nil {
-		return nil, &OpError{Op: "multi", Err: err}
+		return false, &OpError{Op: "multi", Err: err}
 	}
-	return results, nil
+	return false, nil
 }
 
-// multiArgs runs the argument checks every op needs before the session is
-// looked at, and turns creates into createReqs.
+// multiArgs checks the shape of a multi before the session is looked at:
+// every op must be one of the four op types (ZooKeeper answers anything else
+// with MarshallingError for the whole request). It copies each create's
+// arguments; their values are checked later, in turn, as ZooKeeper's server
+// checks them op by op.
 func (db *DB) multiArgs(ops []Op) ([]*createReq, error) {
 	reqs := make([]*createReq, len(ops))
 	for i, op := range ops {
-		var err error
+		ok := false
 		switch o := op.(type) {
 		case *CreateOp:
-			r := &createReq{path: o.Path, data: cloneData(o.Data), mode: o.Mode, acl: o.ACL, ttl: -1}
-			if o.Mode.IsTTL() || o.TTL != 0 {
-				r.ttl = max(o.TTL.Milliseconds(), 0)
+			if ok = o != nil; ok {
+				reqs[i] = &createReq{path: o.Path, data: cloneData(o.Data), mode: o.Mode, acl: o.ACL, ttl: -1}
+				if o.Mode.IsTTL() || o.TTL != 0 {
+					reqs[i].ttl = max(o.TTL.Milliseconds(), 0)
+				}
 			}
-			reqs[i] = r
-			err = db.checkCreateArgs(r)
+		case *DeleteOp:
+			ok = o != nil
 		case *SetDataOp:
-			err = db.checkDataSize(o.Data)
-		case *DeleteOp, *CheckOp:
-		default:
-			err = fmt.Errorf("%w: %T is not a multi op", znode.ErrMarshallingError, op)
+			ok = o != nil
+		case *CheckOp:
+			ok = o != nil
 		}
-		if err != nil {
-			path := ""
-			if op != nil {
-				path = op.opPath()
-			}
-			return nil, &OpError{Op: "multi", Path: path, Err: err}
+		if !ok {
+			return nil, &OpError{Op: "multi", Err: fmt.Errorf("%w: op %d (%T) is not a multi op", znode.ErrMarshallingError, i, op)}
 		}
 	}
 	return reqs, nil
@@ -167,10 +181,16 @@ func (db *DB) multiArgs(ops []Op) ([]*createReq, error) {
 func (s *Session) prepareMultiOp(t *tree.Tree, session int64, op Op, req *createReq) (txn.Op, error) {
 	switch o := op.(type) {
 	case *CreateOp:
+		if err := s.db.checkCreateArgs(req); err != nil {
+			return txn.Op{}, err
+		}
 		return prepareCreate(t, s.ids(), session, req)
 	case *DeleteOp:
 		return prepareDelete(t, s.ids(), o.Path, o.Version)
 	case *SetDataOp:
+		if err := s.db.checkDataSize(o.Data); err != nil {
+			return txn.Op{}, err
+		}
 		return prepareSetData(t, s.ids(), o.Path, cloneData(o.Data), o.Version)
 	case *CheckOp:
 		return prepareCheck(t, s.ids(), o.Path, o.Version)
@@ -203,8 +223,13 @@ func (s *Session) MultiRead(ctx context.Context, ops ...ReadOp) ([]OpResult, err
 	t := s.db.readRoot()
 	results := make([]OpResult, len(ops))
 	for i, op := range ops {
-		if op == nil {
-			return nil, &OpError{Op: "multiRead", Err: fmt.Errorf("%w: nil op", znode.ErrMarshallingError)}
+		switch o := op.(type) {
+		case *GetDataOp, *GetChildrenOp:
+			if o == (*GetDataOp)(nil) || o == (*GetChildrenOp)(nil) {
+				return nil, &OpError{Op: "multiRead", Err: fmt.Errorf("%w: op %d is nil", znode.ErrMarshallingError, i)}
+			}
+		default:
+			return nil, &OpError{Op: "multiRead", Err: fmt.Errorf("%w: op %d (%T) is not a read op", znode.ErrMarshallingError, i, op)}
 		}
 		path := op.readPath()
 		results[i].Path = path

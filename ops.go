@@ -58,19 +58,26 @@ func (s *Session) create(ctx context.Context, opName string, r *createReq) (stri
 		return "", Stat{}, err
 	}
 	r.data = cloneData(r.data)
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if err := s.checkLocked(opName, r.path); err != nil {
+	var final string
+	var stat Stat
+	err = db.update(opName, r.path, func() error {
+		if err := s.checkLocked(opName, r.path); err != nil {
+			return err
+		}
+		op, err := prepareCreate(db.mu.working, s.ids(), session, r)
+		if err == nil {
+			_, err = db.commitOneLocked(session, db.nowMillis(), op)
+		}
+		if err != nil {
+			return &OpError{Op: opName, Path: r.path, Err: err}
+		}
+		final, stat = op.Path, db.mu.working.Get(op.Path).Stat()
+		return nil
+	})
+	if err != nil {
 		return "", Stat{}, err
 	}
-	op, err := prepareCreate(db.mu.working, s.ids(), session, r)
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := db.commitOneLocked(session, db.nowMillis(), op); err != nil {
-		return fail(err)
-	}
-	return op.Path, db.mu.working.Get(op.Path).Stat(), nil
+	return final, stat, nil
 }
 
 // Delete deletes the node at path if its version matches (-1 matches any).
@@ -116,22 +123,24 @@ func (s *Session) write(ctx context.Context, opName, path string, prepare func(*
 		return Stat{}, err
 	}
 	db := s.db
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if err := s.checkLocked(opName, path); err != nil {
-		return Stat{}, err
-	}
-	op, err := prepare(db.mu.working)
-	if err == nil {
-		_, err = db.commitOneLocked(session, db.nowMillis(), op)
-	}
-	if err != nil {
-		return Stat{}, &OpError{Op: opName, Path: path, Err: err}
-	}
-	if n := db.mu.working.Get(path); n != nil {
-		return n.Stat(), nil
-	}
-	return Stat{}, nil
+	var stat Stat
+	err = db.update(opName, path, func() error {
+		if err := s.checkLocked(opName, path); err != nil {
+			return err
+		}
+		op, err := prepare(db.mu.working)
+		if err == nil {
+			_, err = db.commitOneLocked(session, db.nowMillis(), op)
+		}
+		if err != nil {
+			return &OpError{Op: opName, Path: path, Err: err}
+		}
+		if n := db.mu.working.Get(path); n != nil {
+			stat = n.Stat()
+		}
+		return nil
+	})
+	return stat, err
 }
 
 // GetData returns the node's data (nil for ZooKeeper's null buffer) and Stat.
@@ -190,7 +199,8 @@ func (s *Session) GetEphemerals(ctx context.Context, prefix string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(prefix) == "" || strings.TrimSpace(prefix) == "/" {
+	// Java's String.trim strips every char <= ' ', and nothing else.
+	if trimmed := strings.TrimFunc(prefix, func(r rune) bool { return r <= ' ' }); trimmed == "" || trimmed == "/" {
 		prefix = ""
 	}
 	return s.db.readRoot().EphemeralsWithPrefix(session, prefix), nil

@@ -234,9 +234,12 @@ func TestSequentialOverflow(t *testing.T) {
 		assert.Contains(t, err.Error(), "sequence counter of /s is exhausted")
 	})
 	// Plain creates still work; the counter sticks at int32 max, as in
-	// ZooKeeper, and the visible cversion overflows as it does there.
+	// ZooKeeper, and the visible cversion overflows as it does there. The
+	// parent's pzxid sticks too: ZooKeeper moves both only upward.
+	pzxid := stat(t, s, "/s").Pzxid
 	_, err = s.Create(ctx, "/s/plain", nil, zkembed.ModePersistent, zkembed.OpenACL())
 	require.NoError(t, err)
+	assert.Equal(t, pzxid, stat(t, s, "/s").Pzxid)
 	assert.Equal(t, int32(-5), stat(t, s, "/s").Cversion) // 2×max − 3 children, wrapped (ZooKeeper shows -6 with 4)
 }
 

@@ -51,6 +51,12 @@ type Options struct {
 	// Default 0: never-used containers are kept forever.
 	ContainerMaxNeverUsed time.Duration
 
+	// ResumeSessions keeps the sessions a reopened engine restores from its
+	// log, each with a full timeout to be reclaimed, as ZooKeeper does after
+	// a restart. Default false: they belonged to the previous process, so
+	// Open closes them, deleting their ephemerals in logged transactions.
+	ResumeSessions bool
+
 	// Log receives every transaction record in zxid order; Open replays the
 	// records it already holds. Default: none (an in-memory engine keeps no
 	// history). Pass a txnlog.Mem to inspect or replay the history.
@@ -102,8 +108,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must not be below MinSessionTimeout")
 	case r.MaxSessionTimeout > time.Duration(1<<31-1)*time.Millisecond:
 		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must fit in int32 milliseconds")
-	case r.MaxDataSize < 0:
-		return r, optionError("MaxDataSize", r.MaxDataSize, "must not be negative")
+	case r.MaxDataSize < 0 || r.MaxDataSize > 1<<31-1:
+		return r, optionError("MaxDataSize", r.MaxDataSize, "must be between 0 and 2^31-1 (Stat.DataLength is an int32)")
 	case r.ZxidCounterBits < 2 || r.ZxidCounterBits > 48:
 		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
 	case r.ContainerCheckInterval < time.Millisecond:

@@ -25,24 +25,29 @@ func (db *DB) armReaperLocked() {
 
 func (db *DB) reap() {
 	defer db.timers.Done()
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.mu.closed {
-		return
-	}
-	db.reapLocked()
-	db.armReaperLocked()
+	_ = db.update("deleteContainer", "", func() error {
+		if db.mu.closed {
+			return nil
+		}
+		_, err := db.reapLocked()
+		db.armReaperLocked()
+		return err
+	})
 }
 
 // ReapNow runs a reaping pass at once, as the timer would, and returns how
 // many nodes it deleted.
 func (db *DB) ReapNow() (int, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.mu.closed {
-		return 0, &OpError{Op: "reap", Err: ErrClosed}
-	}
-	return db.reapLocked()
+	var n int
+	err := db.update("deleteContainer", "", func() error {
+		if db.mu.closed {
+			return &OpError{Op: "reap", Err: ErrClosed}
+		}
+		var err error
+		n, err = db.reapLocked()
+		return err
+	})
+	return n, err
 }
 
 func (db *DB) reapLocked() (int, error) {

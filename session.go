@@ -54,6 +54,18 @@ type sessionState struct {
 	ids atomic.Pointer[[]znode.ID]
 }
 
+// touch records activity at now. A concurrent touch may have stored a
+// later time already; lastTouch only moves forward, so a session never
+// expires sooner than its timeout after its last request.
+func (s *sessionState) touch(now int64) {
+	for {
+		old := s.lastTouch.Load()
+		if now <= old || s.lastTouch.CompareAndSwap(old, now) {
+			return
+		}
+	}
+}
+
 func newSessionState(id int64, timeoutMillis int32) *sessionState {
 	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
 	s.idleExpiry.Store(true)
@@ -73,19 +85,24 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 		o = *opts
 	}
 	timeout := min(max(o.Timeout, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, &OpError{Op: "createSession", Err: ErrClosed}
+	var st *sessionState
+	err := db.update("createSession", "", func() error {
+		if db.mu.closed {
+			return &OpError{Op: "createSession", Err: ErrClosed}
+		}
+		id := db.mu.nextSession
+		op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
+		if _, err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
+			return &OpError{Op: "createSession", Err: err}
+		}
+		st = db.mu.sessions[id]
+		st.idleExpiry.Store(o.IdleExpiry)
+		db.touchAndQueueLocked(st)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	id := db.mu.nextSession
-	op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
-	if _, err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
-		return nil, &OpError{Op: "createSession", Err: err}
-	}
-	st := db.mu.sessions[id]
-	st.idleExpiry.Store(o.IdleExpiry)
-	db.touchAndQueueLocked(st)
 	return &Session{db: db, st: st}, nil
 }
 
@@ -127,25 +144,24 @@ func (db *DB) ExpireSession(ctx context.Context, id int64) error {
 }
 
 func (db *DB) endSession(id int64, opName string) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.mu.closed {
-		return &OpError{Op: opName, Err: ErrClosed}
-	}
-	st := db.mu.sessions[id]
-	if st == nil {
-		if opName == "closeSession" {
-			return nil
+	return db.update(opName, "", func() error {
+		if db.mu.closed {
+			return &OpError{Op: opName, Err: ErrClosed}
 		}
-		return &OpError{Op: opName, Err: ErrSessionExpired}
-	}
-	return db.closeSessionLocked(st, opName)
+		st := db.mu.sessions[id]
+		if st == nil {
+			if opName == "closeSession" {
+				return nil
+			}
+			return &OpError{Op: opName, Err: ErrSessionExpired}
+		}
+		return db.closeSessionLocked(st, opName)
+	})
 }
 
 // closeSessionLocked writes the closeSession transaction that ends st and
 // deletes all its ephemerals under one zxid. REQUIRES: db.mu held.
 func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
-	st.closing.Store(true)
 	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: deletionOrder(db.mu.working, st.id)}
 	if _, err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
 		return &OpError{Op: opName, Err: err}
@@ -180,7 +196,7 @@ func (s *Session) begin(ctx context.Context, op, path string) (int64, error) {
 		return 0, &OpError{Op: op, Path: path, Err: ErrSessionExpired}
 	}
 	if s.st.idleExpiry.Load() {
-		s.st.lastTouch.Store(s.db.nowMillis())
+		s.st.touch(s.db.nowMillis())
 	}
 	return s.st.id, nil
 }

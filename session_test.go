@@ -146,8 +146,35 @@ func TestKeepAliveAndExpireOnDemand(t *testing.T) {
 	assert.ErrorIs(t, e.db.ExpireSession(ctx, 12345), zkembed.ErrSessionExpired)
 }
 
-// Sessions restored from the log have no client: like ZooKeeper after a
-// restart, they get one full timeout to come back, then expire.
+// By default a reopened engine closes the sessions of the previous process,
+// each in a logged closeSession, so their ephemerals go at once.
+func TestRestoredSessionsClosedAtOpen(t *testing.T) {
+	e := newEnv(t)
+	s := e.session(t)
+	_, err := s.Create(ctx, "/eph", nil, zkembed.ModeEphemeral, zkembed.OpenACL())
+	require.NoError(t, err)
+	mustCreate(t, s, "/kept", "")
+	o := e.opts
+	o.Clock = clock.NewVirtual(t0)
+	o.Log = newMemLog(t, e.log.Records()...)
+	db, err := zkembed.Open("", &o)
+	require.NoError(t, err)
+	defer db.Close()
+	s2, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	ok, _, err := s2.Exists(ctx, "/eph")
+	require.NoError(t, err)
+	assert.False(t, ok, "the previous process's ephemeral is gone")
+	ok, _, _ = s2.Exists(ctx, "/kept")
+	assert.True(t, ok)
+	recs := o.Log.(*txnlog.Mem).Records()
+	assert.Equal(t, txn.TypeCloseSession, recs[len(e.log.Records())].Ops[0].Type, "the close is logged")
+	require.NoError(t, db.Check())
+}
+
+// With ResumeSessions, sessions restored from the log have no client yet:
+// like ZooKeeper after a restart, they get one full timeout to come back,
+// then expire.
 func TestRestoredSessionsExpire(t *testing.T) {
 	e := newEnv(t)
 	s, err := e.db.NewSession(ctx, &zkembed.SessionOptions{Timeout: 10 * time.Second})
@@ -160,6 +187,7 @@ func TestRestoredSessionsExpire(t *testing.T) {
 	o.Clock = clk
 	o.Log = txnlog.NewMem() // a copy: the restarted engine's writes stay out of e's log
 	require.NoError(t, o.Log.Append(e.log.Records()...))
+	o.ResumeSessions = true
 	db, err := zkembed.Open("", &o)
 	require.NoError(t, err)
 	defer db.Close()

@@ -116,7 +116,12 @@ func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.E
 	}
 	t.nodes.Set(n)
 	p := *parent
-	p.cversion, p.pzxid, p.numChildren = op.ParentCversion, zxid, p.numChildren+1
+	p.numChildren++
+	// As ZooKeeper's DataTree.createNode: cversion and pzxid move only up.
+	// At int32 max the stored cversion sticks, and so does pzxid.
+	if op.ParentCversion > p.cversion {
+		p.cversion, p.pzxid = op.ParentCversion, zxid
+	}
 	t.nodes.Set(&p)
 	t.index(n, true)
 	if emit != nil {

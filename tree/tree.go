@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"encoding/binary"
 	"strings"
 	"sync"
 
@@ -22,7 +23,10 @@ type Tree struct {
 type writer struct {
 	last                  *Tree // the latest snapshot, sharing clean indexes
 	dirtyEphs, dirtyTimed bool  // changed since last was taken
-	acls                  map[string]*aclList
+	// acls interns ACL lists by an unambiguous key. A Clone interns into
+	// its own map and reads through to base, so work abandoned on a clone
+	// (a failed multi) leaves nothing behind in the tree it came from.
+	acls, base map[string]*aclList
 }
 
 type ephKey struct {
@@ -220,7 +224,7 @@ func (t *Tree) Clone() *Tree {
 		ephs:  t.ephs.Copy(),
 		timed: t.timed.Copy(),
 		zxid:  t.zxid,
-		w:     &writer{acls: t.w.acls},
+		w:     &writer{acls: map[string]*aclList{}, base: t.w.acls},
 	}
 }
 
@@ -229,22 +233,23 @@ func (t *Tree) internACL(entries []znode.ACL) *aclList {
 	if len(entries) == 1 && entries[0] == openACL.entries[0] {
 		return openACL
 	}
-	var b strings.Builder
+	// Length-prefixed fields: ids may hold any byte, so separators alone
+	// would let two different lists share a key.
+	var key []byte
 	for _, e := range entries {
-		b.WriteString(e.Scheme)
-		b.WriteByte(0)
-		b.WriteString(e.ID.ID)
-		b.WriteByte(0)
-		b.WriteByte(byte(e.Perms))
-		b.WriteByte(byte(e.Perms >> 8))
-		b.WriteByte(byte(e.Perms >> 16))
-		b.WriteByte(byte(e.Perms >> 24))
+		key = binary.AppendUvarint(key, uint64(len(e.Scheme)))
+		key = append(key, e.Scheme...)
+		key = binary.AppendUvarint(key, uint64(len(e.ID.ID)))
+		key = append(key, e.ID.ID...)
+		key = binary.AppendVarint(key, int64(e.Perms))
 	}
-	key := b.String()
-	if l, ok := t.w.acls[key]; ok {
+	if l, ok := t.w.acls[string(key)]; ok {
+		return l
+	}
+	if l, ok := t.w.base[string(key)]; ok {
 		return l
 	}
 	l := &aclList{entries: append([]znode.ACL(nil), entries...)}
-	t.w.acls[key] = l
+	t.w.acls[string(key)] = l
 	return l
 }

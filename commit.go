@@ -1,0 +1,251 @@
+package zkembed
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// The commit pipeline.
+//
+// Every write runs, under DB.mu, as: validate against the working tree,
+// assign the next zxid (starting a new epoch first if the counter is spent),
+// apply the record to the working tree with applyLocked — the function
+// replay uses — and queue it. What happens next depends on the log:
+//
+//   - No log (an in-memory engine): nothing to wait for. The write marks the
+//     read root stale, and the first reader to notice publishes an O(1)
+//     snapshot of the working tree, so a burst of writes costs one snapshot.
+//
+//   - A log: after releasing DB.mu the writer waits until its zxid is
+//     durable (awaitDurable). One waiter at a time is the sync leader: it
+//     takes every queued record and an O(1) snapshot of the working tree as
+//     of the last of them (both under DB.mu, so they match), appends the
+//     batch to the log in one synced write, and only then publishes the
+//     snapshot as the read root and wakes the waiters. Writes keep arriving
+//     while a batch syncs and form the next batch (group commit): durable
+//     throughput approaches the fsync rate times the batch size.
+//
+// A reply, and the visibility of its write to readers, therefore always
+// comes after durability. If an append fails, the engine stops accepting
+// writes (ErrFailed): the working tree holds records the log may lack, so no
+// later write may be validated against it. Reads go on from the last durable
+// root.
+
+// syncState is the group commit's state, guarded by its own mutex: waiters
+// must not hold DB.mu while a batch syncs. Lock order: DB.mu, then sync.mu.
+type syncState struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	leading bool       // a leader is appending a batch
+	durable znode.Zxid // every record up to here is in the log
+	err     error      // the append failure that stopped the engine
+}
+
+// ErrFailed is returned for writes once the engine has stopped accepting
+// them after a storage failure. It wraps ErrConnectionLoss: as with a lost
+// connection to ZooKeeper, a write that got it may or may not have happened.
+var ErrFailed error = failedError{}
+
+type failedError struct{}
+
+func (failedError) Error() string { return "engine stopped writing after a storage failure" }
+func (failedError) Unwrap() error { return znode.ErrConnectionLoss }
+
+// update runs f under DB.mu and then waits until everything f committed is
+// durable. Errors from the wait are wrapped for op and path.
+func (db *DB) update(op, path string, f func() error) error {
+	db.mu.Lock()
+	err := f()
+	last := db.mu.working.Zxid()
+	db.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := db.awaitDurable(last); err != nil {
+		return &OpError{Op: op, Path: path, Err: err}
+	}
+	return nil
+}
+
+// awaitDurable returns once every record up to z is in the log, leading a
+// batch itself when no one else is. It returns the append error if the
+// records did not make it.
+func (db *DB) awaitDurable(z znode.Zxid) error {
+	if db.log == nil {
+		return nil
+	}
+	s := &db.sync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.durable < z && s.err == nil {
+		if s.leading {
+			s.cond.Wait()
+			continue
+		}
+		s.leading = true
+		s.mu.Unlock()
+		last, err := db.syncBatch()
+		s.mu.Lock()
+		s.leading = false
+		if err != nil {
+			s.err = err
+		} else if last > s.durable {
+			s.durable = last
+		}
+		s.cond.Broadcast()
+	}
+	if s.durable >= z {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrFailed, s.err)
+}
+
+// syncBatch appends every queued record in one synced write and publishes
+// the tree as of the last of them. It returns the last zxid appended (0 if
+// there was nothing to do). Only the sync leader calls it.
+func (db *DB) syncBatch() (znode.Zxid, error) {
+	db.mu.Lock()
+	batch := db.mu.pending
+	db.mu.pending = nil
+	var snap *tree.Tree
+	if len(batch) > 0 {
+		snap = db.mu.working.Snapshot()
+	}
+	db.mu.Unlock()
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if err := db.log.Append(batch...); err != nil {
+		db.mu.Lock()
+		db.mu.failed = err
+		db.mu.Unlock()
+		return 0, err
+	}
+	db.root.Store(snap) // leaders run one at a time, in zxid order
+	return batch[len(batch)-1].Zxid, nil
+}
+
+// readRoot returns the read root. Without a log it first publishes the
+// working tree if that has changes the root lacks; seeing stale false
+// guarantees the root holds every write that returned before, because the
+// publisher stores root before it clears stale and writers set stale before
+// they return. With a log, sync leaders publish, and only durable state.
+func (db *DB) readRoot() *tree.Tree {
+	if db.stale.Load() {
+		db.mu.Lock()
+		if db.stale.Load() {
+			db.publishLocked()
+		}
+		db.mu.Unlock()
+	}
+	return db.root.Load()
+}
+
+// publishLocked makes the working tree the read root. REQUIRES: db.mu held,
+// and no record of the working tree waits for the log.
+func (db *DB) publishLocked() {
+	db.root.Store(db.mu.working.Snapshot())
+	db.stale.Store(false)
+}
+
+// nowMillis reads the clock in ms since the Unix epoch.
+func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
+
+// commitOneLocked commits a single-op transaction; the record and its op
+// share one allocation. REQUIRES: db.mu held.
+func (db *DB) commitOneLocked(session int64, now int64, op txn.Op) (*txn.Txn, error) {
+	rec := &struct {
+		txn.Txn
+		op [1]txn.Op
+	}{}
+	rec.op[0] = op
+	rec.Txn = txn.Txn{Time: now, Session: session, Ops: rec.op[:]}
+	return &rec.Txn, db.commitTxnLocked(&rec.Txn)
+}
+
+// commitLocked commits ops as one transaction (a multi if multi is set).
+// REQUIRES: db.mu held.
+func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (*txn.Txn, error) {
+	x := &txn.Txn{Time: now, Session: session, Multi: multi, Ops: ops}
+	return x, db.commitTxnLocked(x)
+}
+
+// commitTxnLocked gives a record whose ops the caller validated against
+// db.mu.working (under the same lock) its zxid, applies it and queues it
+// for the log. REQUIRES: db.mu held.
+func (db *DB) commitTxnLocked(x *txn.Txn) error {
+	if db.mu.failed != nil {
+		return fmt.Errorf("%w: %v", ErrFailed, db.mu.failed)
+	}
+	if err := db.rollEpochIfSpentLocked(x.Time); err != nil {
+		return err
+	}
+	x.Zxid = db.mu.working.Zxid() + 1
+	return db.applyAndQueueLocked(x)
+}
+
+// rollEpochIfSpentLocked starts the next epoch when the last zxid used the
+// counter's last usable value (or more, for a log written with a wider
+// counter), so that the next zxid is counter 1 of the new epoch. It runs
+// before a transaction is given its zxid, so a failure leaves nothing
+// half-done. REQUIRES: db.mu held.
+func (db *DB) rollEpochIfSpentLocked(now int64) error {
+	last := db.mu.working.Zxid()
+	if last == 0 || db.layout.Counter(last) < db.layout.MaxCounter()-1 {
+		return nil
+	}
+	epoch := db.layout.Epoch(last) + 1
+	if epoch > db.layout.MaxEpoch() {
+		return fmt.Errorf("zkembed: zxid epochs exhausted at %v: %w", last, znode.ErrSystemError)
+	}
+	// zkembed's deliberate difference from ZooKeeper: where a quorum leader
+	// would force an election (and lose the request), the engine logs an
+	// epoch record at counter 0 of the next epoch and goes on.
+	x := &txn.Txn{Zxid: db.layout.Make(epoch, 0), Time: now, Ops: []txn.Op{{Type: txn.TypeEpoch, Epoch: epoch}}}
+	return db.applyAndQueueLocked(x)
+}
+
+func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
+	if err := db.applyLocked(x); err != nil {
+		// The record was validated against this very tree, so this is a
+		// bug; stop writing rather than log what the tree could not apply.
+		db.mu.failed = err
+		return fmt.Errorf("zkembed: apply %v (engine stopped): %w", x.Zxid, err)
+	}
+	if db.log == nil {
+		db.stale.Store(true)
+	} else {
+		db.mu.pending = append(db.mu.pending, x)
+	}
+	return nil
+}
+
+// applyLocked is the one function that changes state, live and in replay:
+// the tree through tree.Apply, the session table through the session ops.
+// REQUIRES: db.mu held.
+func (db *DB) applyLocked(x *txn.Txn) error {
+	if err := db.mu.working.Apply(x, nil); err != nil {
+		return err
+	}
+	for i := range x.Ops {
+		op := &x.Ops[i]
+		switch op.Type {
+		case txn.TypeCreateSession:
+			s := newSessionState(op.Session, op.Timeout)
+			db.mu.sessions[op.Session] = s
+			if op.Session >= db.mu.nextSession {
+				db.mu.nextSession = op.Session + 1
+			}
+		case txn.TypeCloseSession:
+			if s := db.mu.sessions[op.Session]; s != nil {
+				s.closing.Store(true)
+				delete(db.mu.sessions, op.Session)
+			}
+		}
+	}
+	return nil
+}
