@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"sync"
 	"sync/atomic"
 
@@ -61,17 +64,41 @@ type DB struct {
 	}
 }
 
-// Open opens an engine. dir is the data directory; "" keeps everything in
-// memory (durable storage on disk comes with the pebble log). A nil opts
-// means defaults. If opts.Log holds records, Open replays them.
+// Open opens an engine. dir is the data directory, created if missing; its
+// transaction log lives in dir/txnlog. "" keeps everything in memory. A nil
+// opts means defaults. Open replays the log it finds (or opts.Log) and
+// fails with an error wrapping ErrDataInconsistency if the log has a gap.
 func Open(dir string, opts *Options) (*DB, error) {
-	if dir != "" {
-		return nil, fmt.Errorf("zkembed: open %s: durable storage is not implemented yet: %w", dir, ErrUnimplemented)
-	}
 	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
+	if dir != "" {
+		if o.Log != nil {
+			return nil, optionError("Log", "set", "must be nil when Open is given a data directory")
+		}
+		fs := o.FS
+		if fs == nil {
+			fs = vfs.Default
+		}
+		logDir := filepath.Join(dir, "txnlog")
+		if err := mkdirAllSynced(fs, logDir); err != nil {
+			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
+		}
+		l, err := txnlog.OpenPebble(logDir, &txnlog.PebbleOptions{FS: fs, NoSync: o.NoSync, Logger: storageLogger{}})
+		if err != nil {
+			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
+		}
+		o.Log = l
+	}
+	db, err := open(o)
+	if err != nil && dir != "" {
+		o.Log.Close()
+	}
+	return db, err
+}
+
+func open(o Options) (*DB, error) {
 	db := &DB{
 		opts:   o,
 		layout: znode.Layout{CounterBits: uint(o.ZxidCounterBits)},
@@ -100,7 +127,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 // timeout for its client to come back.
 func (db *DB) recover() error {
 	db.mu.Lock()
-	err := db.log.Replay(0, func(x *txn.Txn) error { return db.applyLocked(x) })
+	err := db.log.Replay(0, func(x *txn.Txn) error {
+		// Zxids are contiguous: each record follows the one before by one,
+		// except an epoch record, which starts the next epoch at counter 0.
+		if last := db.mu.working.Zxid(); last != 0 && x.Zxid != last+1 && x.Ops[0].Type != txn.TypeEpoch {
+			return fmt.Errorf("%w: zxid gap: %v follows %v", znode.ErrDataInconsistency, x.Zxid, last)
+		}
+		return db.applyLocked(x)
+	})
 	if err != nil {
 		db.mu.Unlock()
 		return fmt.Errorf("zkembed: replay: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/txnlog"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -564,8 +565,10 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		assert.Equal(t, field, oe.Field)
 		assert.ErrorIs(t, err, zkembed.ErrBadArguments)
 	}
-	_, err := zkembed.Open(t.TempDir(), nil)
-	assert.ErrorIs(t, err, zkembed.ErrUnimplemented, "durable storage arrives with the pebble log")
+	_, err := zkembed.Open(t.TempDir(), &zkembed.Options{Log: txnlog.NewMem()})
+	var oe *zkembed.OptionError
+	require.True(t, errors.As(err, &oe), "a data directory brings its own log")
+	assert.Equal(t, "Log", oe.Field)
 }
 
 func TestDataLimitOption(t *testing.T) {

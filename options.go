@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/txnlog"
 )
@@ -57,9 +59,19 @@ type Options struct {
 	// Open closes them, deleting their ephemerals in logged transactions.
 	ResumeSessions bool
 
+	// FS is the filesystem a data directory lives on. Default: the
+	// operating system's. Tests pass pebble's vfs.NewCrashableMem() to
+	// simulate crashes, or an errorfs wrapper to inject faults.
+	FS vfs.FS
+
+	// NoSync makes the log skip fsync. FOR TESTS AND BENCHMARKS ONLY: a
+	// crash can then lose writes that were acknowledged.
+	NoSync bool
+
 	// Log receives every transaction record in zxid order; Open replays the
 	// records it already holds. Default: none (an in-memory engine keeps no
-	// history). Pass a txnlog.Mem to inspect or replay the history.
+	// history). Pass a txnlog.Mem to inspect or replay the history. With a
+	// data directory, the log is the directory's and Log must be nil.
 	Log txnlog.Log
 }
 

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed/bench"
@@ -32,6 +33,18 @@ func TestWorkloads(t *testing.T) {
 	require.NoError(t, err)
 	for _, w := range writes {
 		t.Log(w)
+	}
+	durable := []bench.DurableConfig{{Writers: 2, Duration: 200 * time.Millisecond}}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		durable = []bench.DurableConfig{{Writers: 1}, {Writers: 16}, {Writers: 64}}
+	}
+	for _, d := range durable {
+		cmp, err := bench.Durable(d)
+		require.NoError(t, err)
+		for _, c := range cmp {
+			t.Log(c)
+			require.Greater(t, c.Engine.Ops, int64(0))
+		}
 	}
 	m, err := bench.Memory(mem)
 	require.NoError(t, err)

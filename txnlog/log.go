@@ -5,8 +5,55 @@
 // the records are as durable as the backend can make them, records come back
 // from Replay exactly as appended and in zxid order, and zxids are strictly
 // increasing. Mem keeps records in memory (for tests, simulations and
-// engines without a directory); the pebble backend arrives with durable
-// storage.
+// engines without a directory); Pebble keeps them in a pebble v2 database.
+//
+// # Pebble
+//
+// Each record is one key, its zxid as 8 bytes big-endian, whose value is
+// txn.Encode of the record; an Append is one pebble batch committed with
+// pebble.Sync. The database is created with pebble.FormatNewest (WAL sync
+// chunks detect more WAL corruption than older formats). Replay decodes
+// every value and stops with an error wrapping txn.ErrCorrupt at the first
+// one that does not decode or whose zxid is not its key's: a record is
+// never skipped.
+//
+// A directory is used by one Pebble at a time. Pebble's own LOCK is an
+// fcntl lock plus an in-process table keyed by the path as spelled, so a
+// second open in the same process through a symlink succeeds; on the
+// operating system's filesystem OpenPebble therefore also takes a flock on
+// zkembed.lock, which conflicts across processes and within one.
+//
+// # Fatal errors
+//
+// Pebble does not return some storage errors: a failed WAL write or sync
+// makes it call Logger.Fatalf in the goroutine that committed, and a failed
+// MANIFEST write calls Fatalf from a background goroutine. Pebble's default
+// logger then calls os.Exit(1). Nor could pebble carry on if Fatalf simply
+// returned: a batch whose WAL write failed stays at the head of its commit
+// queue, so later commits may wait forever.
+//
+// OpenPebble gives pebble a logger of its own. Its Fatalf records the error
+// (Err returns it) and calls runtime.Goexit, which stops only the calling
+// goroutine and runs its deferred calls. So that this goroutine is never
+// the caller's, every pebble call that may reach Fatalf in the calling
+// goroutine (Open, batch commits, Close) runs in a goroutine of its own,
+// whose deferred function turns the Goexit (or a panic) into the error. The
+// caller waits for that goroutine or for the fatal error, whichever comes
+// first, so an Append wedged behind a failed batch returns as well. From
+// then on the log is failed: every call returns the error (it matches
+// ErrFailed and znode.ErrSystemError, and unwraps to pebble's error, e.g.
+// syscall.EIO) and the outcome of the Appends that were in flight is
+// unknown. Goroutines left wedged inside pebble are leaked. Close gives
+// pebble's Close 5 seconds; if it finishes, the directory can be reopened,
+// and reopening replays the WAL, which may hold the failed record (a failed
+// fsync does not mean the bytes are not in the file). If it does not, the
+// database is abandoned with its locks held: restart the process.
+//
+// A background goroutine stopped by Goexit may hold pebble's mutex; the
+// process lives, but the database is then unusable until the process
+// restarts. Reads (Replay, Last, First) run in the caller's goroutine: pebble
+// reports read I/O errors as errors and calls Fatalf there only for internal
+// invariant violations.
 package txnlog
 
 import (

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/bench"
@@ -43,12 +44,7 @@ func runShell(args []string) error {
 	fs.Parse(args)
 	db, err := zkembed.Open(*dir, nil)
 	if err != nil {
-		// Until the durable log lands, the shell runs on an in-memory
-		// engine rather than not at all, and says so.
-		fmt.Fprintf(os.Stderr, "zkembed: durable storage is not implemented yet; %s is not used and the tree lives in memory\n", *dir)
-		if db, err = zkembed.Open("", nil); err != nil {
-			return err
-		}
+		return err
 	}
 	defer db.Close()
 	ctx := context.Background()
@@ -68,6 +64,7 @@ func runBench(args []string) error {
 	nodes := fs.Int("nodes", 100_000, "znodes in the tree for the read and write workloads")
 	dataSize := fs.Int("data", 100, "bytes of data per znode")
 	memNodes := fs.Int("mem-nodes", 1_000_000, "znodes for the memory workload (0 skips it)")
+	durable := fs.Duration("durable", 2*time.Second, "how long each durable write workload runs")
 	fs.Parse(args)
 	for _, g := range []int{1, 2} {
 		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
@@ -84,6 +81,15 @@ func runBench(args []string) error {
 	}
 	for _, w := range writes {
 		fmt.Println(w)
+	}
+	for _, w := range []int{1, 16, 64} {
+		cmp, err := bench.Durable(bench.DurableConfig{Writers: w, Duration: *durable, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		for _, c := range cmp {
+			fmt.Println(c)
+		}
 	}
 	if *memNodes > 0 {
 		m, err := bench.Memory(bench.Config{Nodes: *memNodes, DataSize: *dataSize})
