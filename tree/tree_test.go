@@ -2,6 +2,8 @@ package tree
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -179,4 +181,34 @@ func TestCheckFindsCorruption(t *testing.T) {
 			assert.Error(t, tr.Check())
 		})
 	}
+}
+
+func TestRestoreRoundTrip(t *testing.T) {
+	tr := New()
+	apply(t, tr, create("/a", 1), create("/a/b", 1), create("/c", 2),
+		txn.Op{Type: txn.TypeCreate, Path: "/e", Owner: 9, ACL: znode.ReadACL(), ParentCversion: 3},
+		txn.Op{Type: txn.TypeCreate, Path: "/box", Owner: znode.ContainerOwner, ACL: znode.OpenACL(), ParentCversion: 4},
+		txn.Op{Type: txn.TypeDelete, Path: "/c"},
+		txn.Op{Type: txn.TypeSetData, Path: "/a", Data: nil, Version: 1})
+	var recs []NodeRecord
+	tr.Walk(func(n *Node) bool { recs = append(recs, n.Record()); return true })
+	slices.Reverse(recs) // any order
+	back, err := Restore(tr.Zxid(), recs)
+	require.NoError(t, err)
+	var want, got strings.Builder
+	require.NoError(t, tr.Dump(&want))
+	require.NoError(t, back.Dump(&got))
+	assert.Equal(t, want.String(), got.String())
+	assert.Equal(t, []string{"/e"}, back.EphemeralsWithPrefix(9, ""))
+	apply(t, back, create("/a/z", 2)) // and it is writable
+	require.NoError(t, back.Check())
+
+	_, err = Restore(tr.Zxid(), append(recs, recs[0]))
+	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "duplicate")
+	_, err = Restore(tr.Zxid(), recs[:len(recs)-1])
+	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "the root is missing: an orphan, or no root")
+	bad := slices.Clone(recs)
+	bad[0].Mzxid = tr.Zxid() + 5
+	_, err = Restore(tr.Zxid(), bad)
+	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "a zxid beyond the snapshot's")
 }
