@@ -101,7 +101,7 @@ func (db *DB) awaitDurable(z znode.Zxid) error {
 	if s.durable >= z {
 		return nil
 	}
-	return fmt.Errorf("%w: %v", ErrFailed, s.err)
+	return fmt.Errorf("%w: %w", ErrFailed, s.err)
 }
 
 // syncBatch appends every queued record in one synced write and publishes
@@ -179,7 +179,7 @@ func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (
 // for the log. REQUIRES: db.mu held.
 func (db *DB) commitTxnLocked(x *txn.Txn) error {
 	if db.mu.failed != nil {
-		return fmt.Errorf("%w: %v", ErrFailed, db.mu.failed)
+		return fmt.Errorf("%w: %w", ErrFailed, db.mu.failed)
 	}
 	if err := db.rollEpochIfSpentLocked(x.Time); err != nil {
 		return err
