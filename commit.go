@@ -112,8 +112,10 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 	batch := db.mu.pending
 	db.mu.pending = nil
 	var snap *tree.Tree
+	var job *snapshotJob
 	if len(batch) > 0 {
 		snap = db.mu.working.Snapshot()
+		job = db.snapshotDueLocked(len(batch), snap)
 	}
 	db.mu.Unlock()
 	if len(batch) == 0 {
@@ -122,10 +124,14 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 	if err := db.log.Append(batch...); err != nil {
 		db.mu.Lock()
 		db.mu.failed = err
+		db.mu.snapshotting = false
 		db.mu.Unlock()
 		return 0, err
 	}
 	db.root.Store(snap) // leaders run one at a time, in zxid order
+	if job != nil {
+		db.writeSnapshotInBackground(job)
+	}
 	return batch[len(batch)-1].Zxid, nil
 }
 

@@ -31,6 +31,11 @@ type DB struct {
 	layout znode.Layout
 	clock  clock.Clock
 	log    txnlog.Log
+	fs     vfs.FS // the data directory's filesystem; nil in memory
+	dir    string // the data directory; "" in memory
+
+	// recovery says what Open restored.
+	recovery Recovery
 
 	// root is the published read root: an immutable snapshot of the tree.
 	root atomic.Pointer[tree.Tree]
@@ -43,6 +48,8 @@ type DB struct {
 	// timers counts armed timer callbacks (expiry, reaping) that have not
 	// finished; Close waits for it.
 	timers sync.WaitGroup
+	// background counts snapshot writers; Close waits for them.
+	background sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -61,8 +68,29 @@ type DB struct {
 		nextSession int64
 		expiry      expiryQueue
 		reaper      clock.Timer
+		// sinceSnapshot counts records logged since the last snapshot was
+		// taken; snapshotting is set while one is being written.
+		sinceSnapshot int
+		snapshotting  bool
+		// snapshotErr is the last background snapshot failure.
+		snapshotErr error
 	}
 }
+
+// Recovery says what Open restored.
+type Recovery struct {
+	// SnapshotZxid is the zxid of the snapshot Open started from; 0 if it
+	// started from an empty tree.
+	SnapshotZxid Zxid
+	// SkippedSnapshots are the errors of newer snapshots that were corrupt
+	// and skipped in favour of an older one and a longer log.
+	SkippedSnapshots []error
+	// Replayed is the number of log records replayed after the snapshot.
+	Replayed int
+}
+
+// Recovery reports what Open restored.
+func (db *DB) Recovery() Recovery { return db.recovery }
 
 // Open opens an engine. dir is the data directory, created if missing; its
 // transaction log lives in dir/txnlog. "" keeps everything in memory. A nil
@@ -82,8 +110,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 			fs = vfs.Default
 		}
 		logDir := filepath.Join(dir, "txnlog")
-		if err := mkdirAllSynced(fs, logDir); err != nil {
-			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
+		for _, d := range []string{logDir, filepath.Join(dir, "snapshots")} {
+			if err := mkdirAllSynced(fs, d); err != nil {
+				return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
+			}
 		}
 		l, err := txnlog.OpenPebble(logDir, &txnlog.PebbleOptions{FS: fs, NoSync: o.NoSync, Logger: storageLogger{}})
 		if err != nil {
@@ -91,19 +121,26 @@ func Open(dir string, opts *Options) (*DB, error) {
 		}
 		o.Log = l
 	}
-	db, err := open(o)
+	db, err := open(o, dir)
 	if err != nil && dir != "" {
 		o.Log.Close()
 	}
 	return db, err
 }
 
-func open(o Options) (*DB, error) {
+func open(o Options, dir string) (*DB, error) {
 	db := &DB{
 		opts:   o,
 		layout: znode.Layout{CounterBits: uint(o.ZxidCounterBits)},
 		clock:  o.Clock,
 		log:    o.Log,
+		dir:    dir,
+	}
+	if dir != "" {
+		db.fs = o.FS
+		if db.fs == nil {
+			db.fs = vfs.Default
+		}
 	}
 	db.sync.cond.L = &db.sync.mu
 	db.mu.working = tree.New()
@@ -127,7 +164,28 @@ func open(o Options) (*DB, error) {
 // timeout for its client to come back.
 func (db *DB) recover() error {
 	db.mu.Lock()
-	err := db.log.Replay(0, func(x *txn.Txn) error {
+	var start znode.Zxid
+	if db.dir != "" {
+		var err error
+		if start, db.recovery.SkippedSnapshots, err = db.loadSnapshot(); err != nil {
+			db.mu.Unlock()
+			return fmt.Errorf("zkembed: load snapshot: %w", err)
+		}
+		db.recovery.SnapshotZxid = start
+		if first, ok := db.log.(interface{ First() (znode.Zxid, error) }); ok {
+			z, err := first.First()
+			if err != nil {
+				db.mu.Unlock()
+				return fmt.Errorf("zkembed: read log: %w", err)
+			}
+			if z > start+1 {
+				db.mu.Unlock()
+				return fmt.Errorf("zkembed: the log starts at %v but the newest usable snapshot is at %v: %w", z, start, znode.ErrDataInconsistency)
+			}
+		}
+	}
+	err := db.log.Replay(start, func(x *txn.Txn) error {
+		db.recovery.Replayed++
 		// Zxids are contiguous: each record follows the one before by one,
 		// except an epoch record, which starts the next epoch at counter 0.
 		if last := db.mu.working.Zxid(); last != 0 && x.Zxid != last+1 && x.Ops[0].Type != txn.TypeEpoch {
@@ -191,6 +249,7 @@ func (db *DB) Close() error {
 	// callers are waiting for exactly that); a failure here was already
 	// reported to them.
 	_ = db.awaitDurable(last)
+	db.background.Wait()
 	if db.log != nil {
 		return db.log.Close()
 	}

@@ -68,6 +68,14 @@ type Options struct {
 	// crash can then lose writes that were acknowledged.
 	NoSync bool
 
+	// SnapshotEvery is how many logged records trigger a snapshot, taken in
+	// the background (zookeeper.snapCount). Default 100,000. Data
+	// directories only.
+	SnapshotEvery int
+	// SnapshotRetain is how many snapshots are kept; the log is kept from
+	// the oldest of them on (autopurge.snapRetainCount). Default 3.
+	SnapshotRetain int
+
 	// Log receives every transaction record in zxid order; Open replays the
 	// records it already holds. Default: none (an in-memory engine keeps no
 	// history). Pass a txnlog.Mem to inspect or replay the history. With a
@@ -81,6 +89,8 @@ const (
 	DefaultMaxDataSize            = 0xfffff
 	DefaultZxidCounterBits        = 32
 	DefaultContainerCheckInterval = 60 * time.Second
+	DefaultSnapshotEvery          = 100_000
+	DefaultSnapshotRetain         = 3
 )
 
 // resolve returns a copy of o with defaults filled in, or an error naming the
@@ -108,6 +118,12 @@ func (o *Options) resolve() (Options, error) {
 	if r.ZxidCounterBits == 0 {
 		r.ZxidCounterBits = DefaultZxidCounterBits
 	}
+	if r.SnapshotEvery == 0 {
+		r.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if r.SnapshotRetain == 0 {
+		r.SnapshotRetain = DefaultSnapshotRetain
+	}
 	if r.ContainerCheckInterval == 0 {
 		r.ContainerCheckInterval = DefaultContainerCheckInterval
 	}
@@ -126,6 +142,10 @@ func (o *Options) resolve() (Options, error) {
 		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
 	case r.ContainerCheckInterval < time.Millisecond:
 		return r, optionError("ContainerCheckInterval", r.ContainerCheckInterval, "must be at least 1ms")
+	case r.SnapshotEvery < 0:
+		return r, optionError("SnapshotEvery", r.SnapshotEvery, "must not be negative")
+	case r.SnapshotRetain < 0:
+		return r, optionError("SnapshotRetain", r.SnapshotRetain, "must not be negative")
 	case r.ContainerMaxNeverUsed < 0:
 		return r, optionError("ContainerMaxNeverUsed", r.ContainerMaxNeverUsed, "must not be negative")
 	}

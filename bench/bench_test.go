@@ -46,6 +46,15 @@ func TestWorkloads(t *testing.T) {
 			require.Greater(t, c.Engine.Ops, int64(0))
 		}
 	}
+	rcfg := bench.RecoveryConfig{Nodes: 5000, LogRecords: 500}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		rcfg = bench.RecoveryConfig{}
+	}
+	rep, err := bench.Recovery(rcfg)
+	require.NoError(t, err)
+	t.Log(rep)
+	require.Positive(t, rep.Recovery.SnapshotZxid, "recovery starts from the snapshot")
+	require.Equal(t, rep.LogRecords, rep.Recovery.Replayed, "and replays exactly the log after it")
 	m, err := bench.Memory(mem)
 	require.NoError(t, err)
 	t.Log(m)

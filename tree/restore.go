@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/zkembed/zkembed/znode"
 )
@@ -32,16 +33,18 @@ func (n *Node) Record() NodeRecord {
 	}
 }
 
-// Restore builds a writable tree at zxid from node records given in any
-// order, such as a snapshot's. Children counts and indexes are derived, not
-// trusted, and the result must pass Check, so a damaged snapshot fails here
-// instead of serving a broken tree. The root must be among the records; the
-// built-in nodes are whatever the records say.
+// Restore builds a writable tree at zxid from node records, such as a
+// snapshot's. It takes ownership of records and may reorder them; records
+// already in (parent, name) order, as Walk gives them, are not sorted again.
+// Children counts and indexes are derived, not trusted, and the result must
+// pass Check, so a damaged snapshot fails here instead of serving a broken
+// tree. The root must be among the records; the built-in nodes are whatever
+// the records say.
 func Restore(zxid znode.Zxid, records []NodeRecord) (*Tree, error) {
 	t := New()
 	t.nodes.Clear()
 	t.zxid = zxid
-	children := map[string]int32{}
+	children := make(map[string]int32, len(records)/4)
 	for _, r := range records {
 		if r.Path != "/" {
 			parent, _ := znode.Split(r.Path)
@@ -49,17 +52,11 @@ func Restore(zxid znode.Zxid, records []NodeRecord) (*Tree, error) {
 		}
 	}
 	// Insert in (parent, name) order: the B-tree then fills its nodes.
-	sorted := slices.Clone(records)
-	slices.SortFunc(sorted, func(a, b NodeRecord) int {
-		x, y := &Node{path: a.Path, split: max(lastSlash(a.Path), 0)}, &Node{path: b.Path, split: max(lastSlash(b.Path), 0)}
-		switch {
-		case less(x, y):
-			return -1
-		case less(y, x):
-			return 1
-		}
-		return 0
-	})
+	cmp := func(a, b NodeRecord) int { return compareKeys(a.Path, b.Path) }
+	if !slices.IsSortedFunc(records, cmp) {
+		slices.SortFunc(records, cmp)
+	}
+	sorted := records
 	for i, r := range sorted {
 		if i > 0 && sorted[i-1].Path == r.Path {
 			return nil, fmt.Errorf("tree: restore: %s appears twice: %w", r.Path, znode.ErrDataInconsistency)
@@ -84,4 +81,13 @@ func Restore(zxid znode.Zxid, records []NodeRecord) (*Tree, error) {
 		return nil, fmt.Errorf("tree: restore: %w: %w", znode.ErrDataInconsistency, err)
 	}
 	return t, nil
+}
+
+// compareKeys orders paths as less orders nodes, without building nodes.
+func compareKeys(a, b string) int {
+	sa, sb := max(lastSlash(a), 0), max(lastSlash(b), 0)
+	if c := strings.Compare(a[:sa], b[:sb]); c != 0 {
+		return c
+	}
+	return strings.Compare(a[sa+1:], b[sb+1:])
 }

@@ -193,7 +193,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	var recs []NodeRecord
 	tr.Walk(func(n *Node) bool { recs = append(recs, n.Record()); return true })
 	slices.Reverse(recs) // any order
-	back, err := Restore(tr.Zxid(), recs)
+	back, err := Restore(tr.Zxid(), slices.Clone(recs))
 	require.NoError(t, err)
 	var want, got strings.Builder
 	require.NoError(t, tr.Dump(&want))
@@ -203,10 +203,14 @@ func TestRestoreRoundTrip(t *testing.T) {
 	apply(t, back, create("/a/z", 2)) // and it is writable
 	require.NoError(t, back.Check())
 
-	_, err = Restore(tr.Zxid(), append(recs, recs[0]))
+	_, err = Restore(tr.Zxid(), append(slices.Clone(recs), recs[0]))
 	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "duplicate")
-	_, err = Restore(tr.Zxid(), recs[:len(recs)-1])
-	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "the root is missing: an orphan, or no root")
+	noRoot := slices.DeleteFunc(slices.Clone(recs), func(r NodeRecord) bool { return r.Path == "/" })
+	_, err = Restore(tr.Zxid(), noRoot)
+	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "no root")
+	orphan := slices.DeleteFunc(slices.Clone(recs), func(r NodeRecord) bool { return r.Path == "/a" })
+	_, err = Restore(tr.Zxid(), orphan)
+	assert.ErrorIs(t, err, znode.ErrDataInconsistency, "/a/b without /a")
 	bad := slices.Clone(recs)
 	bad[0].Mzxid = tr.Zxid() + 5
 	_, err = Restore(tr.Zxid(), bad)

@@ -519,8 +519,10 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 			break
 		}
 	}
-	l.p.setFatal(msg, cause)
+	// Log before setFatal wakes the callers, so that anyone who sees the
+	// error can also find it in the log.
 	l.user.Errorf("txnlog: pebble fatal error (log stopped, process kept alive): %s", msg)
+	l.p.setFatal(msg, cause)
 	runtime.Goexit()
 }
 

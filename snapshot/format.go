@@ -1,0 +1,322 @@
+package snapshot
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"hash/crc64"
+	"math"
+	"strings"
+
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// FormatVersion is the format version Write writes. Load accepts no other.
+const FormatVersion = 1
+
+// Limits on one node. Write refuses a tree with a larger node, and Load
+// rejects a file that claims one.
+const (
+	MaxPathSize = 1 << 20  // bytes of a path
+	MaxDataSize = 64 << 20 // bytes of a node's data
+	// MaxRecordSize bounds one encoded session or node record, ACL
+	// included.
+	MaxRecordSize = MaxDataSize + MaxPathSize + 1<<20
+)
+
+const (
+	magic      = "ZKE-SNAP"
+	crcSize    = 4
+	digestSize = 8
+	// chunkTarget is the payload size at which a chunk is cut.
+	chunkTarget = 64 << 10
+	// maxChunk is the largest payload a valid file can have: one byte short
+	// of the target, then the largest record.
+	maxChunk = chunkTarget - 1 + MaxRecordSize
+	// Smallest encodings, to bound counts by the bytes left.
+	minSessionSize = 2  // id, timeout
+	minNodeSize    = 13 // "/" (2), data, acl, 8 integers
+	minACLSize     = 3  // perms, empty scheme, empty id
+	minTrailerSize = 1 + 1 + digestSize + crcSize
+	minHeaderSize  = len(magic) + 1 + 3 + crcSize
+	// aclCacheMax bounds the ACL lists Load shares between records.
+	aclCacheMax = 4096
+	// maxPrealloc bounds slices grown from counts read in a chunk.
+	maxPrealloc = 64
+)
+
+var (
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	ecma       = crc64.MakeTable(crc64.ECMA)
+)
+
+// ErrCorrupt is the cause of every error Load returns for a file that Write
+// could not have written. It wraps znode.ErrDataInconsistency.
+var ErrCorrupt = fmt.Errorf("snapshot: corrupt: %w", znode.ErrDataInconsistency)
+
+func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli, b) }
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// Session is one entry of the engine's session table.
+type Session struct {
+	ID      int64
+	Timeout int32 // ms
+}
+
+// --- Encoding ---------------------------------------------------------------
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendSession(dst []byte, s Session) []byte {
+	dst = binary.AppendVarint(dst, s.ID)
+	return binary.AppendVarint(dst, int64(s.Timeout))
+}
+
+// appendNode appends r's record encoding, which is also the input of its
+// digest.
+func appendNode(dst []byte, r *tree.NodeRecord) []byte {
+	dst = appendString(dst, r.Path)
+	if r.Data == nil {
+		dst = binary.AppendVarint(dst, -1)
+	} else {
+		dst = binary.AppendVarint(dst, int64(len(r.Data)))
+		dst = append(dst, r.Data...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.ACL)))
+	for _, a := range r.ACL {
+		dst = binary.AppendVarint(dst, int64(a.Perms))
+		dst = appendString(dst, a.Scheme)
+		dst = appendString(dst, a.ID.ID)
+	}
+	for _, v := range [...]int64{int64(r.Czxid), int64(r.Mzxid), int64(r.Pzxid), r.Ctime, r.Mtime,
+		int64(r.Version), int64(r.Cversion), int64(r.Aversion), r.Owner} {
+		dst = binary.AppendVarint(dst, v)
+	}
+	return dst
+}
+
+// --- Digest -----------------------------------------------------------------
+
+// NodeDigest is the digest of one node: the CRC-64 (ECMA) of its record
+// encoding (see the package doc: path, data with nil apart from empty, ACL,
+// and every stat field, raw), passed through the SplitMix64 finalizer so
+// that sums of digests do not inherit the CRC's linearity. Every node
+// counts, /zookeeper's children included (unlike ZooKeeper's digest).
+func NodeDigest(r tree.NodeRecord) uint64 {
+	var buf [256]byte
+	return digestOf(appendNode(buf[:0], &r))
+}
+
+// Digest is the tree digest: the sum, mod 2^64, of NodeDigest over every
+// node. Being additive, it can be maintained incrementally: subtract a
+// node's old digest and add its new one on each change.
+func Digest(t *tree.Tree) uint64 {
+	var sum uint64
+	var buf []byte
+	t.Walk(func(n *tree.Node) bool {
+		r := n.Record()
+		buf = appendNode(buf[:0], &r)
+		sum += digestOf(buf)
+		return true
+	})
+	return sum
+}
+
+func digestOf(enc []byte) uint64 {
+	x := crc64.Checksum(enc, ecma)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// --- Decoding ---------------------------------------------------------------
+
+// nodeKey returns the (parent, name) ordering key of a path, as the tree
+// orders nodes. REQUIRES: path starts with '/'.
+func nodeKey(path string) (parent, name string) {
+	split := max(strings.LastIndexByte(path, '/'), 0)
+	return path[:split], path[split+1:]
+}
+
+// nodeLess reports whether the node at a sorts before the node at b.
+func nodeLess(a, b string) bool {
+	pa, na := nodeKey(a)
+	pb, nb := nodeKey(b)
+	if c := strings.Compare(pa, pb); c != 0 {
+		return c < 0
+	}
+	return na < nb
+}
+
+// decoder reads records from one verified chunk payload. After the first
+// error every read returns a zero value and the error sticks.
+type decoder struct {
+	b    []byte
+	off  int
+	base int64 // file offset of b[0], for messages
+	err  error
+	acls map[string][]znode.ACL // shared ACL lists, by encoding
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = corrupt(format, args...)
+	}
+}
+
+func (d *decoder) at(off int) int64 { return d.base + int64(off) }
+
+func (d *decoder) remaining() int { return len(d.b) - d.off }
+
+func (d *decoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	switch {
+	case n == 0:
+		d.fail("truncated: %s at offset %d", what, d.at(d.off))
+		return 0
+	case n < 0:
+		d.fail("%s at offset %d: varint overflows 64 bits", what, d.at(d.off))
+		return 0
+	case n > 1 && d.b[d.off+n-1] == 0:
+		d.fail("%s at offset %d: varint is not minimal", what, d.at(d.off))
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) varint(what string) int64 {
+	u := d.uvarint(what)
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (d *decoder) int32(what string) int32 {
+	off := d.off
+	v := d.varint(what)
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail("%s at offset %d: %d does not fit in 32 bits", what, d.at(off), v)
+		return 0
+	}
+	return int32(v)
+}
+
+// bytes returns the next n bytes (aliasing the payload), n having been
+// read at offset off.
+func (d *decoder) bytes(what string, off int, n uint64, limit int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(limit) {
+		d.fail("%s at offset %d: length %d is over the limit of %d", what, d.at(off), n, limit)
+		return nil
+	}
+	if n > uint64(d.remaining()) {
+		d.fail("%s at offset %d: length %d is too large for the %d bytes left in the chunk", what, d.at(off), n, d.remaining())
+		return nil
+	}
+	b := d.b[d.off : d.off+int(n) : d.off+int(n)]
+	d.off += int(n)
+	return b
+}
+
+func (d *decoder) string(what string, limit int) string {
+	off := d.off
+	n := d.uvarint(what)
+	return string(d.bytes(what, off, n, limit))
+}
+
+func (d *decoder) skipString(what string) {
+	off := d.off
+	n := d.uvarint(what)
+	d.bytes(what, off, n, len(d.b))
+}
+
+func (d *decoder) session() Session {
+	return Session{ID: d.varint("session id"), Timeout: d.int32("session timeout")}
+}
+
+// acl reads an ACL list. Equal lists share one slice, so a million nodes
+// with the same ACL decode it once.
+func (d *decoder) acl() []znode.ACL {
+	start := d.off
+	n := d.uvarint("acl count")
+	if d.err == nil && n > uint64(d.remaining()/minACLSize) {
+		d.fail("acl count at offset %d: %d is too large for the %d bytes left", d.at(start), n, d.remaining())
+	}
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	// Find the end without allocating, then look the encoding up.
+	body := d.off
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		d.int32("acl perms")
+		d.skipString("acl scheme")
+		d.skipString("acl id")
+	}
+	if d.err != nil {
+		return nil
+	}
+	if acl, ok := d.acls[string(d.b[start:d.off])]; ok {
+		return acl
+	}
+	end := d.off
+	d.off = body
+	acl := make([]znode.ACL, 0, min(n, maxPrealloc))
+	for i := uint64(0); i < n; i++ {
+		var a znode.ACL
+		a.Perms = znode.Perm(d.int32("acl perms"))
+		a.Scheme = d.string("acl scheme", len(d.b))
+		a.ID.ID = d.string("acl id", len(d.b))
+		acl = append(acl, a)
+	}
+	if d.off != end || d.err != nil { // cannot happen: the same bytes parsed twice
+		d.fail("acl at offset %d: inconsistent parse", d.at(start))
+		return nil
+	}
+	if len(d.acls) < aclCacheMax {
+		d.acls[string(d.b[start:end])] = acl
+	}
+	return acl
+}
+
+// node decodes a node record into *r, which must be zero.
+func (d *decoder) node(r *tree.NodeRecord) {
+	off := d.off
+	r.Path = d.string("path", MaxPathSize)
+	if d.err == nil && (r.Path == "" || r.Path[0] != '/') {
+		d.fail("node at offset %d: path %q is not absolute", d.at(off), r.Path)
+	}
+	doff := d.off
+	switch n := d.varint("data length"); {
+	case d.err != nil:
+	case n == -1:
+	case n < 0:
+		d.fail("data length at offset %d: negative length %d", d.at(doff), n)
+	default:
+		// Aliases the chunk, which is never reused: Restore copies it.
+		r.Data = d.bytes("data", doff, uint64(n), MaxDataSize)
+	}
+	r.ACL = d.acl()
+	r.Czxid = znode.Zxid(d.varint("czxid"))
+	r.Mzxid = znode.Zxid(d.varint("mzxid"))
+	r.Pzxid = znode.Zxid(d.varint("pzxid"))
+	r.Ctime = d.varint("ctime")
+	r.Mtime = d.varint("mtime")
+	r.Version = d.int32("version")
+	r.Cversion = d.int32("cversion")
+	r.Aversion = d.int32("aversion")
+	r.Owner = d.varint("owner")
+}

@@ -1,0 +1,168 @@
+package zkembed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/zkembed/zkembed/snapshot"
+	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// Snapshots (an engine with a data directory only).
+//
+// A snapshot is an immutable tree at an exact zxid with the session table
+// as of that zxid, written to dir/snapshots by package snapshot. The sync
+// leader captures both under DB.mu at a batch cut (so they describe the
+// same zxid) once Options.SnapshotEvery records have been logged since the
+// last one, and a background goroutine writes it after the batch is
+// durable, while writes go on. Then the newest Options.SnapshotRetain
+// snapshots are kept, and the log below the oldest kept one is truncated,
+// so any kept snapshot plus the log after it still restores the engine.
+//
+// The session table also records the next session id, as an entry with
+// Timeout -1: the ids of sessions closed before the snapshot must never be
+// handed out again, and their createSession records may be truncated away.
+
+const nextSessionMarker = -1
+
+// snapshotJob is a snapshot captured at a batch cut.
+type snapshotJob struct {
+	root     *tree.Tree
+	sessions []snapshot.Session
+}
+
+// captureLocked returns the session table for a snapshot of the working
+// tree as it is now. REQUIRES: db.mu held.
+func (db *DB) captureSessionsLocked() []snapshot.Session {
+	out := make([]snapshot.Session, 0, len(db.mu.sessions)+1)
+	for _, id := range sortedSessionIDs(db.mu.sessions) {
+		out = append(out, snapshot.Session{ID: id, Timeout: int32(db.mu.sessions[id].timeout.Milliseconds())})
+	}
+	return append(out, snapshot.Session{ID: db.mu.nextSession, Timeout: nextSessionMarker})
+}
+
+// snapshotDueLocked counts n more logged records and, when a snapshot is
+// due and none is being written, returns a job for the tree snap (the
+// working tree as of those records). REQUIRES: db.mu held.
+func (db *DB) snapshotDueLocked(n int, snap *tree.Tree) *snapshotJob {
+	if db.dir == "" {
+		return nil
+	}
+	db.mu.sinceSnapshot += n
+	if db.mu.sinceSnapshot < db.opts.SnapshotEvery || db.mu.snapshotting {
+		return nil
+	}
+	db.mu.sinceSnapshot = 0
+	db.mu.snapshotting = true
+	return &snapshotJob{root: snap, sessions: db.captureSessionsLocked()}
+}
+
+// writeSnapshotInBackground writes job after its batch is durable.
+func (db *DB) writeSnapshotInBackground(job *snapshotJob) {
+	db.background.Add(1)
+	go func() {
+		defer db.background.Done()
+		_, err := db.writeSnapshot(job)
+		db.mu.Lock()
+		db.mu.snapshotting = false
+		if err != nil {
+			db.mu.snapshotErr = err
+		}
+		db.mu.Unlock()
+	}()
+}
+
+// writeSnapshot writes job, prunes old snapshots and truncates the log.
+func (db *DB) writeSnapshot(job *snapshotJob) (snapshot.Meta, error) {
+	dir := db.snapshotDir()
+	meta, err := snapshot.Write(db.fs, dir, job.root, job.sessions)
+	if err != nil {
+		return meta, fmt.Errorf("zkembed: snapshot at %v: %w", job.root.Zxid(), err)
+	}
+	if err := snapshot.Prune(db.fs, dir, db.opts.SnapshotRetain); err != nil {
+		return meta, fmt.Errorf("zkembed: prune snapshots: %w", err)
+	}
+	kept, err := snapshot.List(db.fs, dir)
+	if err != nil || len(kept) == 0 {
+		return meta, err
+	}
+	if t, ok := db.log.(interface{ TruncateBefore(znode.Zxid) error }); ok {
+		// Keep the log from the oldest kept snapshot on: a corrupt newer
+		// one falls back to it. (Its own zxid's record stays too: the log
+		// never gives up its last record, and replay skips it anyway.)
+		if err := t.TruncateBefore(kept[len(kept)-1]); err != nil {
+			return meta, fmt.Errorf("zkembed: truncate log: %w", err)
+		}
+	}
+	return meta, nil
+}
+
+// SnapshotInfo describes a written snapshot.
+type SnapshotInfo struct {
+	Zxid  Zxid // the zxid the snapshot is exact at
+	Nodes int  // znodes in it, the built-in ones included
+}
+
+// Snapshot writes a snapshot of the engine's durable state now, prunes old
+// ones and truncates the log as the automatic snapshots do. It needs a data
+// directory.
+func (db *DB) Snapshot(ctx context.Context) (SnapshotInfo, error) {
+	if db.dir == "" {
+		return SnapshotInfo{}, &OpError{Op: "snapshot", Err: fmt.Errorf("%w: an in-memory engine has no snapshots", ErrUnimplemented)}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
+		}
+		db.mu.Lock()
+		if db.mu.closed {
+			db.mu.Unlock()
+			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: ErrClosed}
+		}
+		if len(db.mu.pending) > 0 {
+			// The session table must match the tree: wait until nothing
+			// waits for the log.
+			last := db.mu.working.Zxid()
+			db.mu.Unlock()
+			if err := db.awaitDurable(last); err != nil {
+				return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
+			}
+			continue
+		}
+		job := &snapshotJob{root: db.mu.working.Snapshot(), sessions: db.captureSessionsLocked()}
+		db.mu.Unlock()
+		meta, err := db.writeSnapshot(job)
+		if err != nil {
+			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
+		}
+		return SnapshotInfo{Zxid: meta.Zxid, Nodes: meta.Nodes}, nil
+	}
+}
+
+func (db *DB) snapshotDir() string { return filepath.Join(db.dir, "snapshots") }
+
+// loadSnapshot restores the newest valid snapshot into the empty engine and
+// returns its zxid (0 if there is none) and the errors of corrupt newer
+// snapshots it skipped. REQUIRES: db.mu held.
+func (db *DB) loadSnapshot() (znode.Zxid, []error, error) {
+	t, sessions, meta, skipped, err := snapshot.LoadNewest(db.fs, db.snapshotDir())
+	if errors.Is(err, snapshot.ErrNone) {
+		return 0, skipped, nil
+	}
+	if err != nil {
+		return 0, skipped, err
+	}
+	db.mu.working = t
+	for _, s := range sessions {
+		if s.Timeout == nextSessionMarker {
+			db.mu.nextSession = max(db.mu.nextSession, s.ID)
+			continue
+		}
+		db.mu.sessions[s.ID] = newSessionState(s.ID, s.Timeout)
+		db.mu.nextSession = max(db.mu.nextSession, s.ID+1)
+	}
+	return meta.Zxid, skipped, nil
+}
