@@ -50,6 +50,8 @@ type DB struct {
 	timers sync.WaitGroup
 	// background counts snapshot writers; Close waits for them.
 	background sync.WaitGroup
+	// snapshotMu serializes snapshot writing, pruning and log truncation.
+	snapshotMu sync.Mutex
 
 	mu struct {
 		sync.Mutex

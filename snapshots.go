@@ -76,7 +76,10 @@ func (db *DB) writeSnapshotInBackground(job *snapshotJob) {
 }
 
 // writeSnapshot writes job, prunes old snapshots and truncates the log.
+// Writers take turns: Prune must not run beside a Write.
 func (db *DB) writeSnapshot(job *snapshotJob) (snapshot.Meta, error) {
+	db.snapshotMu.Lock()
+	defer db.snapshotMu.Unlock()
 	dir := db.snapshotDir()
 	meta, err := snapshot.Write(db.fs, dir, job.root, job.sessions)
 	if err != nil {
@@ -106,40 +109,35 @@ type SnapshotInfo struct {
 	Nodes int  // znodes in it, the built-in ones included
 }
 
-// Snapshot writes a snapshot of the engine's durable state now, prunes old
-// ones and truncates the log as the automatic snapshots do. It needs a data
+// Snapshot writes a snapshot of the engine's state now, prunes old ones and
+// truncates the log as the automatic snapshots do. It captures the tree and
+// session table at once, waits until everything they hold is durable, and
+// then writes them, so it never waits for writes to pause. It needs a data
 // directory.
 func (db *DB) Snapshot(ctx context.Context) (SnapshotInfo, error) {
+	fail := func(err error) (SnapshotInfo, error) { return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err} }
 	if db.dir == "" {
-		return SnapshotInfo{}, &OpError{Op: "snapshot", Err: fmt.Errorf("%w: an in-memory engine has no snapshots", ErrUnimplemented)}
+		return fail(fmt.Errorf("%w: an in-memory engine has no snapshots", ErrUnimplemented))
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
-		}
-		db.mu.Lock()
-		if db.mu.closed {
-			db.mu.Unlock()
-			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: ErrClosed}
-		}
-		if len(db.mu.pending) > 0 {
-			// The session table must match the tree: wait until nothing
-			// waits for the log.
-			last := db.mu.working.Zxid()
-			db.mu.Unlock()
-			if err := db.awaitDurable(last); err != nil {
-				return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
-			}
-			continue
-		}
-		job := &snapshotJob{root: db.mu.working.Snapshot(), sessions: db.captureSessionsLocked()}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	db.mu.Lock()
+	if db.mu.closed {
 		db.mu.Unlock()
-		meta, err := db.writeSnapshot(job)
-		if err != nil {
-			return SnapshotInfo{}, &OpError{Op: "snapshot", Err: err}
-		}
-		return SnapshotInfo{Zxid: meta.Zxid, Nodes: meta.Nodes}, nil
+		return fail(ErrClosed)
 	}
+	job := &snapshotJob{root: db.mu.working.Snapshot(), sessions: db.captureSessionsLocked()}
+	db.mu.Unlock()
+	// Never write a snapshot holding records the log may still lose.
+	if err := db.awaitDurable(job.root.Zxid()); err != nil {
+		return fail(err)
+	}
+	meta, err := db.writeSnapshot(job)
+	if err != nil {
+		return fail(err)
+	}
+	return SnapshotInfo{Zxid: meta.Zxid, Nodes: meta.Nodes}, nil
 }
 
 func (db *DB) snapshotDir() string { return filepath.Join(db.dir, "snapshots") }

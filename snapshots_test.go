@@ -214,3 +214,47 @@ func TestCrashRecoveryWithSnapshots(t *testing.T) {
 	}
 	t.Logf("%d crashes with snapshots every 20-60 records: %d lost acknowledged writes; %d recovered from a snapshot", trials, lost, withSnapshot)
 }
+
+// On-demand snapshots never wait for writes to pause.
+func TestSnapshotUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	db, err := zkembed.Open(dir, &zkembed.Options{NoSync: true})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		s, err := db.NewSession(ctx, nil)
+		require.NoError(t, err)
+		mustCreate(t, s, fmt.Sprintf("/w%d", w), "")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := s.SetData(ctx, fmt.Sprintf("/w%d", w), []byte(strconv.Itoa(i)), -1)
+				if !assert.NoError(t, err) {
+					return
+				}
+			}
+		}()
+	}
+	var infos []zkembed.SnapshotInfo
+	for range 3 {
+		info, err := db.Snapshot(ctx)
+		require.NoError(t, err)
+		infos = append(infos, info)
+	}
+	close(stop)
+	wg.Wait()
+	assert.Less(t, infos[0].Zxid, infos[2].Zxid, "writes went on between the snapshots")
+	want := dump(t, db)
+	require.NoError(t, db.Close())
+	db, err = zkembed.Open(dir, &zkembed.Options{ResumeSessions: true})
+	require.NoError(t, err)
+	defer db.Close()
+	assert.Equal(t, want, dump(t, db))
+}
