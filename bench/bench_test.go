@@ -55,6 +55,14 @@ func TestWorkloads(t *testing.T) {
 	t.Log(rep)
 	require.Positive(t, rep.Recovery.SnapshotZxid, "recovery starts from the snapshot")
 	require.Equal(t, rep.LogRecords, rep.Recovery.Replayed, "and replays exactly the log after it")
+	icfg := bench.SnapshotImpactConfig{Nodes: 5000, Writers: 2, Duration: 200 * time.Millisecond}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		icfg = bench.SnapshotImpactConfig{}
+	}
+	impact, err := bench.SnapshotImpact(icfg)
+	require.NoError(t, err)
+	t.Log(impact)
+	require.Positive(t, impact.Snapshots)
 	m, err := bench.Memory(mem)
 	require.NoError(t, err)
 	t.Log(m)

@@ -54,46 +54,13 @@ func Recovery(cfg RecoveryConfig) (RecoveryReport, error) {
 	}
 	dir := filepath.Join(parent, "data")
 	rep := RecoveryReport{Nodes: cfg.Nodes, LogRecords: cfg.LogRecords}
-	// The fixture is built without fsync (its speed is not what is measured);
-	// Close flushes it.
-	build := &zkembed.Options{NoSync: true, SnapshotEvery: 1 << 30}
 	start := time.Now()
-	db, err := zkembed.Open(dir, build)
+	db, s, err := buildTree(dir, cfg.Nodes, cfg.DataSize)
 	if err != nil {
 		return rep, err
 	}
 	ctx := context.Background()
-	s, err := db.NewSession(ctx, nil)
-	if err != nil {
-		return rep, err
-	}
 	data := make([]byte, cfg.DataSize)
-	var ops []zkembed.Op
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := s.Multi(ctx, ops...)
-		ops = ops[:0]
-		return err
-	}
-	for i := range cfg.Nodes {
-		p := Path(i)
-		if i%1000 == 0 {
-			if err := flush(); err != nil {
-				return rep, err
-			}
-			parent := p[:len("/bench/p000")]
-			if i == 0 {
-				ops = append(ops, &zkembed.CreateOp{Path: "/bench", ACL: zkembed.OpenACL()})
-			}
-			ops = append(ops, &zkembed.CreateOp{Path: parent, ACL: zkembed.OpenACL()})
-		}
-		ops = append(ops, &zkembed.CreateOp{Path: p, Data: data, ACL: zkembed.OpenACL()})
-	}
-	if err := flush(); err != nil {
-		return rep, err
-	}
 	rep.Build = time.Since(start)
 	start = time.Now()
 	if _, err := db.Snapshot(ctx); err != nil {
@@ -116,4 +83,49 @@ func Recovery(cfg RecoveryConfig) (RecoveryReport, error) {
 	rep.Open = time.Since(start)
 	rep.Recovery = db.Recovery()
 	return rep, db.Close()
+}
+
+// buildTree opens a data directory without fsync (building a fixture is not
+// what is measured) and fills it with nodes znodes of dataSize bytes, in
+// multis of 1000, at Path(i).
+func buildTree(dir string, nodes, dataSize int) (*zkembed.DB, *zkembed.Session, error) {
+	db, err := zkembed.Open(dir, &zkembed.Options{NoSync: true, SnapshotEvery: 1 << 30})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := context.Background()
+	s, err := db.NewSession(ctx, nil)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	data := make([]byte, dataSize)
+	var ops []zkembed.Op
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		_, err := s.Multi(ctx, ops...)
+		ops = ops[:0]
+		return err
+	}
+	for i := range nodes {
+		p := Path(i)
+		if i%1000 == 0 {
+			if err := flush(); err != nil {
+				db.Close()
+				return nil, nil, err
+			}
+			if i == 0 {
+				ops = append(ops, &zkembed.CreateOp{Path: "/bench", ACL: zkembed.OpenACL()})
+			}
+			ops = append(ops, &zkembed.CreateOp{Path: p[:len("/bench/p000")], ACL: zkembed.OpenACL()})
+		}
+		ops = append(ops, &zkembed.CreateOp{Path: p, Data: data, ACL: zkembed.OpenACL()})
+	}
+	if err := flush(); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, s, nil
 }

@@ -121,7 +121,7 @@ func Digest(t *tree.Tree) uint64 {
 	var sum uint64
 	var buf []byte
 	t.Walk(func(n *tree.Node) bool {
-		r := n.Record()
+		r := n.RecordView()
 		buf = appendNode(buf[:0], &r)
 		sum += digestOf(buf)
 		return true

@@ -122,6 +122,10 @@ func (w *writer) flushChunk() {
 	w.chunk = w.chunk[:0]
 }
 
+// bytesPerSync is how much of a snapshot is written before its writeback
+// is started.
+const bytesPerSync = 1 << 20
+
 // Write writes a snapshot of t and sessions to dir, which must exist, as
 // dir/FileName(t.Zxid()), replacing any file of that name. t must be a
 // published immutable tree (tree.Snapshot); Write only reads it, and may
@@ -157,7 +161,11 @@ func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (meta Meta, 
 	}()
 
 	nodes := t.Len()
-	w := &writer{bw: bufio.NewWriterSize(f, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10)}
+	// Start writeback every bytesPerSync (sync_file_range, as pebble does
+	// for its own files): a snapshot is large, and one fsync of all of it
+	// at the end would queue the WAL's small fsyncs behind it.
+	synced := vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: bytesPerSync})
+	w := &writer{bw: bufio.NewWriterSize(synced, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10)}
 	hdr := append([]byte(magic), FormatVersion)
 	hdr = binary.AppendVarint(hdr, int64(zxid))
 	hdr = binary.AppendUvarint(hdr, uint64(len(ss)))
@@ -171,7 +179,7 @@ func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (meta Meta, 
 	var digest uint64
 	count := 0
 	t.Walk(func(n *tree.Node) bool {
-		r := n.Record()
+		r := n.RecordView()
 		switch {
 		case len(r.Path) > MaxPathSize:
 			w.err = fmt.Errorf("node %.64q...: path is %d bytes, over the limit of %d", r.Path, len(r.Path), MaxPathSize)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/zkembed/zkembed/znode"
 )
@@ -90,4 +91,23 @@ func compareKeys(a, b string) int {
 		return c
 	}
 	return strings.Compare(a[sa+1:], b[sb+1:])
+}
+
+// RecordView is Record without copying the data: Data views the node's
+// immutable bytes and MUST NOT be modified. For readers that only encode or
+// hash a node (snapshots, digests), it saves a copy of every node's data.
+func (n *Node) RecordView() NodeRecord {
+	var data []byte
+	switch {
+	case n.nullData:
+	case n.data == "":
+		data = []byte{}
+	default:
+		data = unsafe.Slice(unsafe.StringData(n.data), len(n.data))
+	}
+	return NodeRecord{
+		Path: n.path, Data: data, ACL: n.acl.entries,
+		Czxid: n.czxid, Mzxid: n.mzxid, Pzxid: n.pzxid, Ctime: n.ctime, Mtime: n.mtime,
+		Version: n.version, Cversion: n.cversion, Aversion: n.aversion, Owner: n.owner,
+	}
 }

@@ -65,6 +65,7 @@ func runBench(args []string) error {
 	dataSize := fs.Int("data", 100, "bytes of data per znode")
 	memNodes := fs.Int("mem-nodes", 1_000_000, "znodes for the memory workload (0 skips it)")
 	durable := fs.Duration("durable", 2*time.Second, "how long each durable write workload runs")
+	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
 	fs.Parse(args)
 	for _, g := range []int{1, 2} {
 		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
@@ -90,6 +91,18 @@ func runBench(args []string) error {
 		for _, c := range cmp {
 			fmt.Println(c)
 		}
+	}
+	if *recoveryNodes > 0 {
+		rep, err := bench.Recovery(bench.RecoveryConfig{Nodes: *recoveryNodes, LogRecords: *recoveryNodes / 10, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		fmt.Println(rep)
+		impact, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes})
+		if err != nil {
+			return err
+		}
+		fmt.Println(impact)
 	}
 	if *memNodes > 0 {
 		m, err := bench.Memory(bench.Config{Nodes: *memNodes, DataSize: *dataSize})
