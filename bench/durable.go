@@ -81,15 +81,23 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 		}
 	}
 	data := make([]byte, cfg.DataSize)
+	created := make([]int, cfg.Writers) // each writer counts its own creates
 	create, err := run(fmt.Sprintf("durable create (%d sessions)", cfg.Writers), cfg, func(w, i int) error {
 		_, err := sessions[w].Create(ctx, fmt.Sprintf("/w%d/n%d", w, i), data, zkembed.ModePersistent, zkembed.OpenACL())
+		if err == nil {
+			created[w] = i + 1
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	set, err := run(fmt.Sprintf("durable setData (%d sessions)", cfg.Writers), cfg, func(w, i int) error {
-		_, err := sessions[w].SetData(ctx, fmt.Sprintf("/w%d/n%d", w, i%1000), data, -1)
+		if created[w] == 0 {
+			_, err := sessions[w].SetData(ctx, fmt.Sprintf("/w%d", w), data, -1)
+			return err
+		}
+		_, err := sessions[w].SetData(ctx, fmt.Sprintf("/w%d/n%d", w, i%min(created[w], 1000)), data, -1)
 		return err
 	})
 	if err != nil {
