@@ -68,9 +68,7 @@ func (db *DB) writeSnapshotInBackground(job *snapshotJob) {
 		_, err := db.writeSnapshot(job)
 		db.mu.Lock()
 		db.mu.snapshotting = false
-		if err != nil {
-			db.mu.snapshotErr = err
-		}
+		db.mu.snapshotErr = err // nil again after a success
 		db.mu.Unlock()
 	}()
 }
@@ -163,4 +161,13 @@ func (db *DB) loadSnapshot() (znode.Zxid, []error, error) {
 		db.mu.nextSession = max(db.mu.nextSession, s.ID+1)
 	}
 	return meta.Zxid, skipped, nil
+}
+
+// SnapshotError returns the error of the last background snapshot that
+// failed, or nil. A failed snapshot loses nothing (the log still holds every
+// record) but the log is not truncated until a snapshot succeeds.
+func (db *DB) SnapshotError() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.mu.snapshotErr
 }

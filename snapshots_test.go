@@ -7,11 +7,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed"
@@ -257,4 +260,30 @@ func TestSnapshotUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	assert.Equal(t, want, dump(t, db))
+}
+
+// A background snapshot that fails is reported and loses nothing.
+func TestBackgroundSnapshotFailure(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	var armed atomic.Bool
+	fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if armed.Load() && strings.Contains(op.Path, "snapshot.") && op.Kind == errorfs.OpFileWrite {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	db, err := zkembed.Open("/db", &zkembed.Options{FS: fs, SnapshotEvery: 10})
+	require.NoError(t, err)
+	armed.Store(true)
+	writeMany(t, db, 60)
+	require.NoError(t, db.Close()) // waits for the background writers
+	assert.ErrorIs(t, db.SnapshotError(), syscall.ENOSPC)
+	armed.Store(false)
+	db, err = zkembed.Open("/db", &zkembed.Options{FS: fs, SnapshotEvery: 10, ResumeSessions: true})
+	require.NoError(t, err)
+	defer db.Close()
+	assert.Zero(t, db.Recovery().SnapshotZxid, "no snapshot was written, so the whole log replays")
+	s, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	assert.True(t, exists(t, s, "/d/eph"))
 }
