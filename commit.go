@@ -55,20 +55,20 @@ type failedError struct{}
 func (failedError) Error() string { return "engine stopped writing after a storage failure" }
 func (failedError) Unwrap() error { return znode.ErrConnectionLoss }
 
-// update runs f under DB.mu and then waits until everything f committed is
-// durable. Errors from the wait are wrapped for op and path.
+// update runs f under DB.mu and then waits until the working tree f saw is
+// durable — also when f failed: a validation error (NodeExists, BadVersion,
+// ...) is an answer about that tree, which may hold records still on their
+// way to the log, and no answer may reveal what could yet be lost. If the
+// wait fails, the answer is ErrFailed instead, wrapped for op and path.
 func (db *DB) update(op, path string, f func() error) error {
 	db.mu.Lock()
 	err := f()
 	last := db.mu.working.Zxid()
 	db.mu.Unlock()
-	if err != nil {
-		return err
+	if werr := db.awaitDurable(last); werr != nil {
+		return &OpError{Op: op, Path: path, Err: werr}
 	}
-	if err := db.awaitDurable(last); err != nil {
-		return &OpError{Op: op, Path: path, Err: err}
-	}
-	return nil
+	return err
 }
 
 // awaitDurable returns once every record up to z is in the log, leading a
@@ -109,6 +109,13 @@ func (db *DB) awaitDurable(z znode.Zxid) error {
 // there was nothing to do). Only the sync leader calls it.
 func (db *DB) syncBatch() (znode.Zxid, error) {
 	db.mu.Lock()
+	if db.mu.failed != nil {
+		// After an apply failure the working tree may hold part of a
+		// record: never log it or publish it.
+		err := db.mu.failed
+		db.mu.Unlock()
+		return 0, err
+	}
 	batch := db.mu.pending
 	db.mu.pending = nil
 	var snap *tree.Tree

@@ -52,6 +52,8 @@ type DB struct {
 	background sync.WaitGroup
 	// snapshotMu serializes snapshot writing, pruning and log truncation.
 	snapshotMu sync.Mutex
+	// closeDone is closed when Close has finished.
+	closeDone chan struct{}
 
 	mu struct {
 		sync.Mutex
@@ -77,6 +79,18 @@ type DB struct {
 		// snapshotErr is the last background snapshot failure.
 		snapshotErr error
 	}
+}
+
+// follows reports whether record x may follow zxid last in a log: by one,
+// or, for an epoch record, at counter 0 of the next epoch once the counter
+// is spent. (A log whose epochs were written with another ZxidCounterBits
+// therefore fails to open: change the option only on a fresh directory.)
+func (db *DB) follows(x *txn.Txn, last znode.Zxid) bool {
+	if x.Ops[0].Type != txn.TypeEpoch {
+		return x.Zxid == last+1
+	}
+	return db.layout.Counter(last) >= db.layout.MaxCounter()-1 &&
+		x.Zxid == db.layout.Make(db.layout.Epoch(last)+1, 0) && x.Ops[0].Epoch == db.layout.Epoch(x.Zxid)
 }
 
 // Recovery says what Open restored.
@@ -137,6 +151,8 @@ func open(o Options, dir string) (*DB, error) {
 		clock:  o.Clock,
 		log:    o.Log,
 		dir:    dir,
+
+		closeDone: make(chan struct{}),
 	}
 	if dir != "" {
 		db.fs = o.FS
@@ -190,7 +206,10 @@ func (db *DB) recover() error {
 		db.recovery.Replayed++
 		// Zxids are contiguous: each record follows the one before by one,
 		// except an epoch record, which starts the next epoch at counter 0.
-		if last := db.mu.working.Zxid(); last != 0 && x.Zxid != last+1 && x.Ops[0].Type != txn.TypeEpoch {
+		if len(x.Ops) == 0 {
+			return fmt.Errorf("%w: record %v has no ops", znode.ErrDataInconsistency, x.Zxid)
+		}
+		if last := db.mu.working.Zxid(); last != 0 && !db.follows(x, last) {
 			return fmt.Errorf("%w: zxid gap: %v follows %v", znode.ErrDataInconsistency, x.Zxid, last)
 		}
 		return db.applyLocked(x)
@@ -234,9 +253,11 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.mu.closed {
 		db.mu.Unlock()
+		<-db.closeDone // a concurrent Close returns when the first one has
 		return nil
 	}
 	db.mu.closed = true
+	defer close(db.closeDone)
 	db.mu.expiry.stop(db)
 	if db.mu.reaper != nil && db.mu.reaper.Stop() {
 		db.timers.Done()

@@ -9,22 +9,24 @@ import (
 )
 
 // mkdirAllSynced creates dir and any missing parents on fs, and fsyncs the
-// parent of each directory it creates: until the parent is synced, a crash
-// can lose the new directory's entry, and with it everything inside,
+// parent of every directory on the path: until the parent is synced, a
+// crash can lose the directory's entry, and with it everything inside,
 // however durable those files were made.
 func mkdirAllSynced(fs vfs.FS, dir string) error {
 	dir = filepath.Clean(dir)
-	if _, err := fs.Stat(dir); err == nil {
-		return nil
-	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
 		if err := mkdirAllSynced(fs, parent); err != nil {
 			return err
 		}
 	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+	// A directory that exists may still be a crashed run's, created but
+	// never synced into its parent: sync the parent either way (Open
+	// only, and cheap).
+	if _, err := fs.Stat(dir); err != nil {
+		if err := fs.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
 	}
 	d, err := fs.OpenDir(parent)
 	if err != nil {

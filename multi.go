@@ -2,6 +2,7 @@ package zkembed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,7 +95,7 @@ func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 		opFailed, err = s.multiLocked(session, ops, reqs, results)
 		return err
 	})
-	if err != nil && !opFailed {
+	if err != nil && (!opFailed || errors.Is(err, ErrFailed)) {
 		return nil, err // the multi as a whole failed: no per-op results
 	}
 	return results, err
@@ -154,6 +155,9 @@ func (s *Session) multiLocked(session int64, ops []Op, reqs []*createReq, result
 // checks them op by op.
 func (db *DB) multiArgs(ops []Op) ([]*createReq, error) {
 	reqs := make([]*createReq, len(ops))
+	// Like jute.maxbuffer, the data limit bounds the whole request, so a
+	// multi's record always fits in the log.
+	total := 0
 	for i, op := range ops {
 		ok := false
 		switch o := op.(type) {
@@ -174,8 +178,27 @@ func (db *DB) multiArgs(ops []Op) ([]*createReq, error) {
 		if !ok {
 			return nil, &OpError{Op: "multi", Err: fmt.Errorf("%w: op %d (%T) is not a multi op", znode.ErrMarshallingError, i, op)}
 		}
+		total += opSize(op)
+	}
+	if total > db.opts.MaxDataSize {
+		return nil, &OpError{Op: "multi", Err: fmt.Errorf("%w: the multi carries %d bytes, the limit is %d", znode.ErrBadArguments, total, db.opts.MaxDataSize)}
 	}
 	return reqs, nil
+}
+
+// opSize is the bytes an op carries: its path and data.
+func opSize(op Op) int {
+	switch o := op.(type) {
+	case *CreateOp:
+		n := len(o.Path) + len(o.Data)
+		for _, a := range o.ACL {
+			n += len(a.Scheme) + len(a.ID.ID)
+		}
+		return n
+	case *SetDataOp:
+		return len(o.Path) + len(o.Data)
+	}
+	return len(op.opPath())
 }
 
 func (s *Session) prepareMultiOp(t *tree.Tree, session int64, op Op, req *createReq) (txn.Op, error) {

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
 )
 
@@ -136,8 +137,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must not be below MinSessionTimeout")
 	case r.MaxSessionTimeout > time.Duration(1<<31-1)*time.Millisecond:
 		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must fit in int32 milliseconds")
-	case r.MaxDataSize < 0 || r.MaxDataSize > 1<<31-1:
-		return r, optionError("MaxDataSize", r.MaxDataSize, "must be between 0 and 2^31-1 (Stat.DataLength is an int32)")
+	case r.MaxDataSize < 0 || r.MaxDataSize > txn.MaxRecordSize/2:
+		return r, optionError("MaxDataSize", r.MaxDataSize, fmt.Sprintf("must be between 0 and %d (half the largest log record)", txn.MaxRecordSize/2))
 	case r.ZxidCounterBits < 2 || r.ZxidCounterBits > 48:
 		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
 	case r.ContainerCheckInterval < time.Millisecond:

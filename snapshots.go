@@ -125,6 +125,8 @@ func (db *DB) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 		db.mu.Unlock()
 		return fail(ErrClosed)
 	}
+	db.background.Add(1) // Close waits for it, as for automatic snapshots
+	defer db.background.Done()
 	job := &snapshotJob{root: db.mu.working.Snapshot(), sessions: db.captureSessionsLocked()}
 	db.mu.Unlock()
 	// Never write a snapshot holding records the log may still lose.
