@@ -3,6 +3,7 @@ package zkembed
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
@@ -128,7 +129,7 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	if err := db.log.Append(batch...); err != nil {
+	if err := db.appendWithDeadline(batch); err != nil {
 		db.mu.Lock()
 		db.mu.failed = err
 		db.mu.snapshotting = false
@@ -140,6 +141,26 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		db.writeSnapshotInBackground(job)
 	}
 	return batch[len(batch)-1].Zxid, nil
+}
+
+// appendWithDeadline appends batch to the log, giving up after
+// Options.WriteTimeout of real time. Pebble can stall a write forever
+// without reporting an error (ENOSPC on sstable writes, for one); without a
+// deadline every writer, and Close, would wait with it. On timeout the
+// engine fails as for any storage error: the outcome of the batch is
+// unknown (it may still land), and the stuck append's goroutine stays until
+// the log gives up on it.
+func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
+	done := make(chan error, 1)
+	go func() { done <- db.log.Append(batch...) }()
+	timer := time.NewTimer(db.opts.WriteTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return fmt.Errorf("zkembed: the log did not complete a write within %v: %w", db.opts.WriteTimeout, znode.ErrOperationTimeout)
+	}
 }
 
 // readRoot returns the read root. Without a log it first publishes the

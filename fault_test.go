@@ -102,3 +102,49 @@ func TestDiskFaults(t *testing.T) {
 		})
 	}
 }
+
+// A disk that stalls instead of failing (pebble can wait forever on a full
+// disk without an error): writes fail once Options.WriteTimeout has passed,
+// reads go on, and nothing hangs.
+func TestStalledDisk(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	var armed atomic.Bool
+	release := make(chan struct{})
+	fs := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if armed.Load() && op.Kind == errorfs.OpFileSyncData && strings.HasSuffix(op.Path, ".log") {
+			<-release
+		}
+		return nil
+	}))
+	db, err := zkembed.Open("/db", &zkembed.Options{FS: fs, WriteTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	s, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	mustCreate(t, s, "/ok", "acked")
+
+	armed.Store(true)
+	start := time.Now()
+	stalled := make(chan error, 1)
+	go func() {
+		_, err := s.Create(ctx, "/stalled", nil, zkembed.ModePersistent, zkembed.OpenACL())
+		stalled <- err
+	}()
+	select {
+	case err = <-stalled:
+	case <-time.After(3 * time.Second):
+		close(release) // unstick the disk so the test can end
+		t.Fatal("a write on a stalled disk did not fail by its deadline")
+	}
+	assert.ErrorIs(t, err, zkembed.ErrFailed)
+	assert.ErrorIs(t, err, zkembed.ErrOperationTimeout)
+	assert.Less(t, time.Since(start), 2*time.Second, "the write fails at its deadline")
+	_, err = s.Create(ctx, "/next", nil, zkembed.ModePersistent, zkembed.OpenACL())
+	assert.ErrorIs(t, err, zkembed.ErrFailed, "and the engine stops accepting writes")
+	data, _, err := s.GetData(ctx, "/ok")
+	require.NoError(t, err, "reads go on")
+	assert.Equal(t, "acked", string(data))
+	assert.False(t, exists(t, s, "/stalled"))
+
+	close(release) // the disk comes back; the stuck append may now finish
+	require.NoError(t, db.Close())
+}

@@ -65,6 +65,11 @@ type Options struct {
 	// simulate crashes, or an errorfs wrapper to inject faults.
 	FS vfs.FS
 
+	// WriteTimeout bounds, in real time, how long the engine waits for the
+	// log to complete a write. Past it the engine stops accepting writes
+	// (ErrFailed) instead of hanging with a stalled disk. Default 5s.
+	WriteTimeout time.Duration
+
 	// NoSync makes the log skip fsync. FOR TESTS AND BENCHMARKS ONLY: a
 	// crash can then lose writes that were acknowledged.
 	NoSync bool
@@ -92,6 +97,7 @@ const (
 	DefaultContainerCheckInterval = 60 * time.Second
 	DefaultSnapshotEvery          = 100_000
 	DefaultSnapshotRetain         = 3
+	DefaultWriteTimeout           = 5 * time.Second
 )
 
 // resolve returns a copy of o with defaults filled in, or an error naming the
@@ -119,6 +125,9 @@ func (o *Options) resolve() (Options, error) {
 	if r.ZxidCounterBits == 0 {
 		r.ZxidCounterBits = DefaultZxidCounterBits
 	}
+	if r.WriteTimeout == 0 {
+		r.WriteTimeout = DefaultWriteTimeout
+	}
 	if r.SnapshotEvery == 0 {
 		r.SnapshotEvery = DefaultSnapshotEvery
 	}
@@ -143,6 +152,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
 	case r.ContainerCheckInterval < time.Millisecond:
 		return r, optionError("ContainerCheckInterval", r.ContainerCheckInterval, "must be at least 1ms")
+	case r.WriteTimeout < 0:
+		return r, optionError("WriteTimeout", r.WriteTimeout, "must not be negative")
 	case r.SnapshotEvery < 0:
 		return r, optionError("SnapshotEvery", r.SnapshotEvery, "must not be negative")
 	case r.SnapshotRetain < 0:

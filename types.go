@@ -77,6 +77,7 @@ var (
 	ErrAuthFailed              = znode.ErrAuthFailed
 	ErrNoWatcher               = znode.ErrNoWatcher
 	ErrQuotaExceeded           = znode.ErrQuotaExceeded
+	ErrOperationTimeout        = znode.ErrOperationTimeout
 )
 
 // ErrClosed is returned by operations on a closed engine. It wraps
