@@ -79,7 +79,7 @@ func (db *DB) writeSnapshot(job *snapshotJob) (snapshot.Meta, error) {
 	db.snapshotMu.Lock()
 	defer db.snapshotMu.Unlock()
 	dir := db.snapshotDir()
-	meta, err := snapshot.Write(db.fs, dir, job.root, job.sessions)
+	meta, err := snapshot.WriteWith(db.fs, dir, job.root, job.sessions, snapshot.WriteOptions{BytesPerSecond: db.opts.SnapshotBytesPerSecond})
 	if err != nil {
 		return meta, fmt.Errorf("zkembed: snapshot at %v: %w", job.root.Zxid(), err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -91,6 +92,27 @@ type writer struct {
 	size  int64
 	chunk []byte
 	err   error
+	start time.Time
+	rate  int64 // bytes per second; 0: as fast as possible
+}
+
+// pace sleeps as needed to keep the average write rate at or below w.rate.
+func (w *writer) pace() {
+	if w.rate <= 0 {
+		return
+	}
+	due := w.start.Add(time.Duration(float64(w.size) / float64(w.rate) * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// WriteOptions tune WriteWith.
+type WriteOptions struct {
+	// BytesPerSecond caps the average write rate; 0 means no cap. A large
+	// snapshot written at full speed takes the disk from the log's small
+	// fsyncs, and their latency with it.
+	BytesPerSecond int64
 }
 
 func (w *writer) write(b []byte) {
@@ -120,6 +142,7 @@ func (w *writer) flushChunk() {
 	w.write(w.chunk)
 	w.write(binary.LittleEndian.AppendUint32(lenBuf[:0], c))
 	w.chunk = w.chunk[:0]
+	w.pace()
 }
 
 // bytesPerSync is how much of a snapshot is written before its writeback
@@ -132,7 +155,12 @@ const bytesPerSync = 1 << 20
 // run concurrently with the engine's writes to the tree it came from.
 // sessions are stored sorted by id; duplicate ids are an error. See the
 // package doc for the protocol and what an error leaves behind.
-func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (meta Meta, err error) {
+func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (Meta, error) {
+	return WriteWith(fs, dir, t, sessions, WriteOptions{})
+}
+
+// WriteWith is Write with options.
+func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts WriteOptions) (meta Meta, err error) {
 	zxid := t.Zxid()
 	if zxid < 0 {
 		return Meta{}, fmt.Errorf("snapshot: write: negative zxid %v", zxid)
@@ -165,7 +193,7 @@ func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (meta Meta, 
 	// for its own files): a snapshot is large, and one fsync of all of it
 	// at the end would queue the WAL's small fsyncs behind it.
 	synced := vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: bytesPerSync})
-	w := &writer{bw: bufio.NewWriterSize(synced, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10)}
+	w := &writer{bw: bufio.NewWriterSize(synced, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10), start: time.Now(), rate: opts.BytesPerSecond}
 	hdr := append([]byte(magic), FormatVersion)
 	hdr = binary.AppendVarint(hdr, int64(zxid))
 	hdr = binary.AppendUvarint(hdr, uint64(len(ss)))
