@@ -181,6 +181,7 @@ type OptionError struct {
 	Reason string
 }
 
+// Error implements error: "zkembed: Options.Field = value: reason".
 func (e *OptionError) Error() string {
 	return fmt.Sprintf("zkembed: Options.%s = %v: %s", e.Field, e.Value, e.Reason)
 }

@@ -57,6 +57,7 @@ type Comparison struct {
 	Ratio       float64
 }
 
+// String renders the comparison on one line, engine first.
 func (c Comparison) String() string {
 	return fmt.Sprintf("%-34s %9.0f ns/op %3d allocs/op | %-22s %7.0f ns/op | ratio %.2f",
 		c.Engine.Name, c.Engine.NsPerOp, c.Engine.AllocsPerOp, c.Raw.Name, c.Raw.NsPerOp, c.Ratio)
@@ -260,6 +261,7 @@ type MemoryReport struct {
 	Elapsed  time.Duration
 }
 
+// String renders the report on one line.
 func (m MemoryReport) String() string {
 	return fmt.Sprintf("%d znodes with %d-byte data: %.1f heap bytes/znode, %.1f beyond the path (%.1f B) and data (%d B); built in %v",
 		m.Nodes, m.DataSize, m.HeapPerNode, m.Overhead, m.PathBytes, m.DataSize, m.Elapsed.Round(time.Millisecond))

@@ -37,6 +37,7 @@ type DurableComparison struct {
 	Ratio       float64 // engine ops/s ÷ raw ops/s
 }
 
+// String renders the comparison on one line, engine first.
 func (c DurableComparison) String() string {
 	return fmt.Sprintf("%-30s %8.0f ops/s | %-32s %8.0f ops/s | ratio %.2f",
 		c.Engine.Name, c.Engine.OpsPerSec, c.Raw.Name, c.Raw.OpsPerSec, c.Ratio)

@@ -28,6 +28,7 @@ type RecoveryReport struct {
 	Recovery          zkembed.Recovery
 }
 
+// String renders the report on one line.
 func (r RecoveryReport) String() string {
 	return fmt.Sprintf("reopen with %d znodes in a snapshot + %d log records: %v (snapshot written in %v; fixture built in %v; replayed %d)",
 		r.Nodes, r.LogRecords, r.Open.Round(time.Millisecond), r.Snapshot.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Recovery.Replayed)

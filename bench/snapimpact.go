@@ -29,6 +29,7 @@ type SnapshotImpactReport struct {
 	Ratio                  float64       // P99During ÷ P99Without
 }
 
+// String renders the report on one line.
 func (r SnapshotImpactReport) String() string {
 	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during %d back-to-back snapshots %v/%v: p99 ratio %.2f",
 		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), r.Snapshots,

@@ -18,6 +18,7 @@ type ApplyError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *ApplyError) Error() string {
 	return fmt.Sprintf("apply %v %v %s: %s", e.Zxid, e.Op, e.Path, e.Reason)
 }

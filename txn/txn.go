@@ -24,6 +24,7 @@ const (
 	TypeEpoch           Type = -20 // zkembed only: the zxid epoch advanced
 )
 
+// String returns the type's name, as a log dump shows it.
 func (t Type) String() string {
 	switch t {
 	case TypeCreate:

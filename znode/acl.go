@@ -23,6 +23,7 @@ type ID struct {
 	ID     string
 }
 
+// String returns "scheme:id".
 func (id ID) String() string { return id.Scheme + ":" + id.ID }
 
 // ACL grants Perms to the identities matching ID.
@@ -31,6 +32,7 @@ type ACL struct {
 	ID
 }
 
+// String returns "scheme:id:perms".
 func (a ACL) String() string { return fmt.Sprintf("%s:%d", a.ID, a.Perms) }
 
 // Well-known identities and ACL lists (ZooDefs.Ids).

@@ -17,6 +17,7 @@ const (
 	EventPersistentWatchRemoved EventType = 7
 )
 
+// String returns ZooKeeper's name for the event type.
 func (t EventType) String() string {
 	switch t {
 	case EventNone:

@@ -42,6 +42,7 @@ func (m CreateMode) IsTTL() bool {
 // IsContainer reports whether m makes a container.
 func (m CreateMode) IsContainer() bool { return m == ModeContainer }
 
+// String returns ZooKeeper's name for the mode (CreateMode.java).
 func (m CreateMode) String() string {
 	switch m {
 	case ModePersistent:
