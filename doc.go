@@ -5,7 +5,7 @@
 //
 // Open an engine, open a session, and call ZooKeeper's operations on it:
 //
-//	db, err := zkembed.Open("", nil) // in memory
+//	db, err := zkembed.Open("./data", nil) // durable; "" keeps everything in memory
 //	...
 //	s, err := db.NewSession(ctx, nil)
 //	path, err := s.Create(ctx, "/app", []byte("config"), zkembed.ModePersistent, zkembed.OpenACL())
@@ -35,6 +35,16 @@
 // applies it and then publishes a copy-on-write snapshot of the tree; reads
 // load the latest snapshot without taking a lock. A write is visible to
 // every reader once it returns.
+//
+// # Durability
+//
+// With a data directory, every change is a record in a pebble transaction
+// log, fsynced before the write returns and before any reader can see it;
+// concurrent writers share syncs. Snapshots are written in the background
+// and the log behind them is truncated. Open restores the newest valid
+// snapshot plus the log after it, and refuses a log with a gap. A storage
+// failure, or a write stalled past Options.WriteTimeout, stops writes
+// (ErrFailed) while reads go on. See commit.go and snapshots.go.
 //
 // # Time and determinism
 //
