@@ -121,17 +121,16 @@ func Open(dir string, opts *Options) (*DB, error) {
 		if o.Log != nil {
 			return nil, optionError("Log", "set", "must be nil when Open is given a data directory")
 		}
-		fs := o.FS
-		if fs == nil {
-			fs = vfs.Default
+		if o.FS == nil {
+			o.FS = vfs.Default
 		}
 		logDir := filepath.Join(dir, "txnlog")
 		for _, d := range []string{logDir, filepath.Join(dir, "snapshots")} {
-			if err := mkdirAllSynced(fs, d); err != nil {
+			if err := mkdirAllSynced(o.FS, d); err != nil {
 				return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
 			}
 		}
-		l, err := txnlog.OpenPebble(logDir, &txnlog.PebbleOptions{FS: fs, NoSync: o.NoSync, Logger: storageLogger{}})
+		l, err := txnlog.OpenPebble(logDir, &txnlog.PebbleOptions{FS: o.FS, NoSync: o.NoSync, Logger: storageLogger{}})
 		if err != nil {
 			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
 		}
@@ -155,10 +154,7 @@ func open(o Options, dir string) (*DB, error) {
 		closeDone: make(chan struct{}),
 	}
 	if dir != "" {
-		db.fs = o.FS
-		if db.fs == nil {
-			db.fs = vfs.Default
-		}
+		db.fs = o.FS // Open defaulted it
 	}
 	db.sync.cond.L = &db.sync.mu
 	db.mu.working = tree.New()
@@ -167,6 +163,10 @@ func open(o Options, dir string) (*DB, error) {
 	db.mu.nextSession = db.firstSessionID()
 	if db.log != nil {
 		if err := db.recover(); err != nil {
+			db.mu.Lock()
+			db.mu.expiry.stop(db) // sessions resumed before the failure armed it
+			db.mu.Unlock()
+			db.timers.Wait()
 			return nil, err
 		}
 	}
@@ -182,30 +182,38 @@ func open(o Options, dir string) (*DB, error) {
 // timeout for its client to come back.
 func (db *DB) recover() error {
 	db.mu.Lock()
+	err := db.recoverLocked()
+	last := db.mu.working.Zxid()
+	db.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return db.awaitDurable(last)
+}
+
+// recoverLocked loads the newest usable snapshot (with a data directory),
+// replays the log after it, and resumes or closes the restored sessions.
+// REQUIRES: db.mu held.
+func (db *DB) recoverLocked() error {
 	var start znode.Zxid
 	if db.dir != "" {
 		var err error
 		if start, db.recovery.SkippedSnapshots, err = db.loadSnapshot(); err != nil {
-			db.mu.Unlock()
 			return fmt.Errorf("zkembed: load snapshot: %w", err)
 		}
 		db.recovery.SnapshotZxid = start
 		if first, ok := db.log.(interface{ First() (znode.Zxid, error) }); ok {
 			z, err := first.First()
 			if err != nil {
-				db.mu.Unlock()
 				return fmt.Errorf("zkembed: read log: %w", err)
 			}
 			if z > start+1 {
-				db.mu.Unlock()
 				return fmt.Errorf("zkembed: the log starts at %v but the newest usable snapshot is at %v: %w", z, start, znode.ErrDataInconsistency)
 			}
 		}
 	}
 	err := db.log.Replay(start, func(x *txn.Txn) error {
 		db.recovery.Replayed++
-		// Zxids are contiguous: each record follows the one before by one,
-		// except an epoch record, which starts the next epoch at counter 0.
 		if len(x.Ops) == 0 {
 			return fmt.Errorf("%w: record %v has no ops", znode.ErrDataInconsistency, x.Zxid)
 		}
@@ -215,7 +223,6 @@ func (db *DB) recover() error {
 		return db.applyLocked(x)
 	})
 	if err != nil {
-		db.mu.Unlock()
 		return fmt.Errorf("zkembed: replay: %w", err)
 	}
 	db.sync.durable = db.mu.working.Zxid()
@@ -224,13 +231,10 @@ func (db *DB) recover() error {
 		if db.opts.ResumeSessions {
 			db.touchAndQueueLocked(st)
 		} else if err := db.closeSessionLocked(st, "closeSession"); err != nil {
-			db.mu.Unlock()
 			return err
 		}
 	}
-	last := db.mu.working.Zxid()
-	db.mu.Unlock()
-	return db.awaitDurable(last)
+	return nil
 }
 
 // firstSessionID picks the first session id. Like ZooKeeper's

@@ -1,6 +1,7 @@
 package zkembed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,9 +164,9 @@ func (db *DB) multiArgs(ops []Op) ([]*createReq, error) {
 		switch o := op.(type) {
 		case *CreateOp:
 			if ok = o != nil; ok {
-				reqs[i] = &createReq{path: o.Path, data: cloneData(o.Data), mode: o.Mode, acl: o.ACL, ttl: -1}
+				reqs[i] = &createReq{path: o.Path, data: bytes.Clone(o.Data), mode: o.Mode, acl: o.ACL, ttl: -1}
 				if o.Mode.IsTTL() || o.TTL != 0 {
-					reqs[i].ttl = max(o.TTL.Milliseconds(), 0)
+					reqs[i].ttl = ttlMillis(o.TTL)
 				}
 			}
 		case *DeleteOp:
@@ -214,7 +215,7 @@ func (s *Session) prepareMultiOp(t *tree.Tree, session int64, op Op, req *create
 		if err := s.db.checkDataSize(o.Data); err != nil {
 			return txn.Op{}, err
 		}
-		return prepareSetData(t, s.ids(), o.Path, cloneData(o.Data), o.Version)
+		return prepareSetData(t, s.ids(), o.Path, bytes.Clone(o.Data), o.Version)
 	case *CheckOp:
 		return prepareCheck(t, s.ids(), o.Path, o.Version)
 	}
@@ -266,7 +267,7 @@ func (s *Session) MultiRead(ctx context.Context, ops ...ReadOp) ([]OpResult, err
 		case *GetDataOp:
 			results[i].Data = n.Data()
 		case *GetChildrenOp:
-			results[i].Children = t.ChildNames(path)
+			results[i].Children = t.ChildNames(n)
 		}
 	}
 	return results, nil

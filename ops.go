@@ -35,44 +35,22 @@ func (s *Session) Create2(ctx context.Context, path string, data []byte, mode Cr
 // engine opened with Options.ExtendedTypes. The node is deleted once it has
 // no children and ttl has passed since its last setData (or its creation).
 func (s *Session) CreateTTL(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL, ttl time.Duration) (string, Stat, error) {
-	ms := ttl.Milliseconds()
-	if ms < 0 || (ms == 0 && ttl != 0) {
-		ms = 0 // a sub-millisecond or negative TTL is out of range, never "none"
-	}
-	return s.create(ctx, "createTTL", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: ms})
+	return s.create(ctx, "createTTL", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: ttlMillis(ttl)})
 }
 
 func (s *Session) create(ctx context.Context, opName string, r *createReq) (string, Stat, error) {
-	fail := func(err error) (string, Stat, error) {
+	if err := ctx.Err(); err != nil {
 		return "", Stat{}, &OpError{Op: opName, Path: r.path, Err: err}
 	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
+	if err := s.db.checkCreateArgs(r); err != nil {
+		return "", Stat{}, &OpError{Op: opName, Path: r.path, Err: err}
 	}
-	db := s.db
-	if err := db.checkCreateArgs(r); err != nil {
-		return fail(err)
-	}
-	session, err := s.begin(ctx, opName, r.path)
-	if err != nil {
-		return "", Stat{}, err
-	}
-	r.data = cloneData(r.data)
+	r.data = bytes.Clone(r.data)
 	var final string
-	var stat Stat
-	err = db.update(opName, r.path, func() error {
-		if err := s.checkLocked(opName, r.path); err != nil {
-			return err
-		}
-		op, err := prepareCreate(db.mu.working, s.ids(), session, r)
-		if err == nil {
-			_, err = db.commitOneLocked(session, db.nowMillis(), op)
-		}
-		if err != nil {
-			return &OpError{Op: opName, Path: r.path, Err: err}
-		}
-		final, stat = op.Path, db.mu.working.Get(op.Path).Stat()
-		return nil
+	stat, err := s.write(ctx, opName, r.path, func(t *tree.Tree) (txn.Op, error) {
+		op, err := prepareCreate(t, s.ids(), s.st.id, r)
+		final = op.Path
+		return op, err
 	})
 	if err != nil {
 		return "", Stat{}, err
@@ -99,7 +77,7 @@ func (s *Session) SetData(ctx context.Context, path string, data []byte, version
 	if err := s.db.checkDataSize(data); err != nil {
 		return Stat{}, &OpError{Op: "setData", Path: path, Err: err}
 	}
-	data = cloneData(data)
+	data = bytes.Clone(data) // nil stays nil: ZooKeeper's null buffer
 	return s.write(ctx, "setData", path, func(t *tree.Tree) (txn.Op, error) {
 		return prepareSetData(t, s.ids(), path, data, version)
 	})
@@ -116,7 +94,8 @@ func (s *Session) SetACL(ctx context.Context, path string, list []ACL, version i
 }
 
 // write runs one prepared write through the commit pipeline and returns the
-// Stat of the node at path afterwards (zero if it no longer exists).
+// Stat of the node the op wrote (zero after a delete). path is the path the
+// caller gave, for errors; a sequential create's op has the final path.
 func (s *Session) write(ctx context.Context, opName, path string, prepare func(*tree.Tree) (txn.Op, error)) (Stat, error) {
 	session, err := s.begin(ctx, opName, path)
 	if err != nil {
@@ -135,7 +114,7 @@ func (s *Session) write(ctx context.Context, opName, path string, prepare func(*
 		if err != nil {
 			return &OpError{Op: opName, Path: path, Err: err}
 		}
-		if n := db.mu.working.Get(path); n != nil {
+		if n := db.mu.working.Get(op.Path); n != nil {
 			stat = n.Stat()
 		}
 		return nil
@@ -178,7 +157,7 @@ func (s *Session) GetChildren(ctx context.Context, path string) ([]string, Stat,
 	if err != nil {
 		return nil, Stat{}, err
 	}
-	return t.ChildNames(path), n.Stat(), nil
+	return t.ChildNames(n), n.Stat(), nil
 }
 
 // GetAllChildrenNumber returns the number of nodes below path at any depth.
@@ -266,11 +245,6 @@ func checkRead(t *tree.Tree, ids []znode.ID, path string, perm znode.Perm) (*tre
 // ids returns the session's authentication ids.
 func (s *Session) ids() []znode.ID { return *s.st.ids.Load() }
 
-// cloneData copies caller data so a record never shares memory with the
-// caller, keeping nil (ZooKeeper's null buffer) distinct from empty.
-func cloneData(data []byte) []byte {
-	if data == nil {
-		return nil
-	}
-	return bytes.Clone(data)
-}
+// ttlMillis converts a caller's TTL to the ms a record holds. A negative or
+// sub-millisecond TTL becomes 0, which is out of range, never "no TTL".
+func ttlMillis(d time.Duration) int64 { return max(d.Milliseconds(), 0) }

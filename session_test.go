@@ -55,14 +55,15 @@ func TestSessionIDsAndPasswords(t *testing.T) {
 	s := e.session(t)
 	assert.Equal(t, zkembed.SessionPassword(s.ID()), s.Password())
 
-	// Without a seed, the id comes from the clock as in ZooKeeper.
-	clk := clock.NewVirtual(time.UnixMilli(0x498790000 >> 16 << 16 >> 16))
+	// Without a seed, the id comes from the clock as in ZooKeeper: the
+	// clock's ms in bits 55..16.
+	clk := clock.NewVirtual(time.UnixMilli(0x49879))
 	db, err := zkembed.Open("", &zkembed.Options{Clock: clk})
 	require.NoError(t, err)
 	defer db.Close()
 	s2, err := db.NewSession(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, int64(1<<56|(0x498790000>>16)<<16), s2.ID())
+	assert.Equal(t, int64(0x0100000498790000), s2.ID())
 }
 
 func TestCloseSessionDeletesEphemeralsInOneZxid(t *testing.T) {

@@ -34,7 +34,7 @@ type snapshotJob struct {
 	sessions []snapshot.Session
 }
 
-// captureLocked returns the session table for a snapshot of the working
+// captureSessionsLocked returns the session table for a snapshot of the working
 // tree as it is now. REQUIRES: db.mu held.
 func (db *DB) captureSessionsLocked() []snapshot.Session {
 	out := make([]snapshot.Session, 0, len(db.mu.sessions)+1)

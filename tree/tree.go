@@ -123,13 +123,12 @@ func (t *Tree) Children(path string, fn func(child *Node) bool) {
 	})
 }
 
-// ChildNames returns the names of the direct children of path, sorted.
-func (t *Tree) ChildNames(path string) []string {
-	var names []string
-	if n := t.Get(path); n != nil {
-		names = make([]string, 0, n.numChildren)
-	}
-	t.Children(path, func(c *Node) bool {
+// ChildNames returns the names of the direct children of n, a node of t,
+// sorted. (It takes the node, which callers have already looked up, to
+// size the result without a second lookup.)
+func (t *Tree) ChildNames(n *Node) []string {
+	names := make([]string, 0, n.numChildren)
+	t.Children(n.path, func(c *Node) bool {
 		names = append(names, c.Name())
 		return true
 	})

@@ -37,8 +37,8 @@ func TestBuiltins(t *testing.T) {
 	cfg := tr.Get("/zookeeper/config").Stat()
 	assert.Equal(t, int32(-1), cfg.Aversion)
 	assert.Equal(t, znode.ReadACL(), tr.Get("/zookeeper/config").ACL())
-	assert.Equal(t, []string{"zookeeper"}, tr.ChildNames("/"))
-	assert.Equal(t, []string{"config", "quota"}, tr.ChildNames("/zookeeper"))
+	assert.Equal(t, []string{"zookeeper"}, tr.ChildNames(tr.Get("/")))
+	assert.Equal(t, []string{"config", "quota"}, tr.ChildNames(tr.Get("/zookeeper")))
 	assert.Equal(t, 3, tr.CountDescendants("/"))
 	for _, p := range []string{"a", "/a/", "//", "/zookeeper/", "/nope"} {
 		assert.Nil(t, tr.Get(p), p)
@@ -52,9 +52,9 @@ func TestChildrenContiguous(t *testing.T) {
 	apply(t, tr, create("/a", 1), create("/a/x", 1), create("/a/x/deep", 1), create("/a/y", 2),
 		create("/ab", 2), create("/a-", 3), create("/a/x-", 3), create("/a/x/deep/er", 1))
 	require.NoError(t, tr.Check())
-	assert.Equal(t, []string{"a", "a-", "ab", "zookeeper"}, tr.ChildNames("/"))
-	assert.Equal(t, []string{"x", "x-", "y"}, tr.ChildNames("/a"))
-	assert.Equal(t, []string{"deep"}, tr.ChildNames("/a/x"))
+	assert.Equal(t, []string{"a", "a-", "ab", "zookeeper"}, tr.ChildNames(tr.Get("/")))
+	assert.Equal(t, []string{"x", "x-", "y"}, tr.ChildNames(tr.Get("/a")))
+	assert.Equal(t, []string{"deep"}, tr.ChildNames(tr.Get("/a/x")))
 	assert.Equal(t, 5, tr.CountDescendants("/a"))
 	var visited []string
 	tr.Children("/a", func(n *Node) bool {
