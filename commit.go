@@ -253,6 +253,7 @@ func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
 	if db.log == nil {
 		db.stale.Store(true)
 	} else {
+		x.Digest, x.HasDigest = db.mu.working.Digest()
 		db.mu.pending = append(db.mu.pending, x)
 	}
 	return nil

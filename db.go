@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"path/filepath"
 
@@ -103,6 +104,11 @@ type Recovery struct {
 	SkippedSnapshots []error
 	// Replayed is the number of log records replayed after the snapshot.
 	Replayed int
+	// WALTail is where replay of the newest write-ahead log stopped, with
+	// the bytes after it that the log dropped: a write torn by a crash
+	// (never acknowledged) or the leftovers of a recycled WAL file. See
+	// txnlog.WALTail. Zero for a log other than Open's.
+	WALTail txnlog.WALTail
 }
 
 // Recovery reports what Open restored.
@@ -162,6 +168,8 @@ func open(o Options, dir string) (*DB, error) {
 	db.mu.expiry.init()
 	db.mu.nextSession = db.firstSessionID()
 	if db.log != nil {
+		// Every logged record carries the tree digest after it.
+		db.mu.working.TrackDigest()
 		if err := db.recover(); err != nil {
 			db.mu.Lock()
 			db.mu.expiry.stop(db) // sessions resumed before the failure armed it
@@ -202,6 +210,13 @@ func (db *DB) recoverLocked() error {
 			return fmt.Errorf("zkembed: load snapshot: %w", err)
 		}
 		db.recovery.SnapshotZxid = start
+		if p, ok := db.log.(interface{ WALTail() txnlog.WALTail }); ok {
+			db.recovery.WALTail = p.WALTail()
+			if tail := db.recovery.WALTail; tail.Dropped > 0 {
+				log.Printf("zkembed: open %s: the log dropped %d bytes after offset %d of %s (an unacknowledged write torn by a crash, or a recycled WAL's leftovers)",
+					db.dir, tail.Dropped, tail.Offset, tail.File)
+			}
+		}
 		if first, ok := db.log.(interface{ First() (znode.Zxid, error) }); ok {
 			z, err := first.First()
 			if err != nil {
@@ -220,7 +235,13 @@ func (db *DB) recoverLocked() error {
 		if last := db.mu.working.Zxid(); last != 0 && !db.follows(x, last) {
 			return fmt.Errorf("%w: zxid gap: %v follows %v", znode.ErrDataInconsistency, x.Zxid, last)
 		}
-		return db.applyLocked(x)
+		if err := db.applyLocked(x); err != nil {
+			return err
+		}
+		if d, _ := db.mu.working.Digest(); x.HasDigest && d != x.Digest {
+			return fmt.Errorf("%w: after %v the tree digest is %#016x, the log says %#016x", znode.ErrDataInconsistency, x.Zxid, d, x.Digest)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("zkembed: replay: %w", err)

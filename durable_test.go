@@ -37,6 +37,9 @@ func TestDurableReopen(t *testing.T) {
 	db, err = zkembed.Open(dir, nil)
 	require.NoError(t, err)
 	defer db.Close()
+	tail := db.Recovery().WALTail
+	assert.NotEmpty(t, tail.File, "the newest WAL was replayed")
+	assert.Zero(t, tail.Dropped, "a clean close drops nothing")
 	s2, err := db.NewSession(ctx, nil)
 	require.NoError(t, err)
 	data, st, err := s2.GetData(ctx, "/a")
@@ -194,4 +197,53 @@ func replayPrefix(t *testing.T, history []*txn.Txn, at znode.Zxid) string {
 	require.NoError(t, err)
 	defer db.Close()
 	return dump(t, db)
+}
+
+// Every logged record carries the tree digest after it, and replay checks
+// it: a record that decodes well but no longer rebuilds the tree the writer
+// had is a corruption error naming its zxid, never a silently different
+// tree.
+func TestReplayChecksDigest(t *testing.T) {
+	mem := txnlog.NewMem()
+	db, err := zkembed.Open("", &zkembed.Options{Log: mem, ResumeSessions: true})
+	require.NoError(t, err)
+	s, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	mustCreate(t, s, "/a", "1")
+	_, err = s.SetData(ctx, "/a", []byte("2"), -1)
+	require.NoError(t, err)
+	mustCreate(t, s, "/b", "3")
+	require.NoError(t, db.Close())
+
+	records := mem.Records()
+	for _, x := range records {
+		require.True(t, x.HasDigest, "record %v carries no digest", x)
+	}
+	reopen := func(records []*txn.Txn) error {
+		db, err := zkembed.Open("", &zkembed.Options{Log: newMemLog(t, records...), ResumeSessions: true})
+		if err == nil {
+			require.NoError(t, db.Check())
+			db.Close()
+		}
+		return err
+	}
+	require.NoError(t, reopen(records), "the untouched log replays")
+
+	for i, x := range records {
+		if x.Ops[0].Type != txn.TypeSetData {
+			continue
+		}
+		bad := make([]*txn.Txn, len(records))
+		copy(bad, records)
+		tampered, err := txn.Decode(txn.Encode(x))
+		require.NoError(t, err)
+		tampered.Ops[0].Data = []byte("9") // a valid record, a different tree
+		bad[i] = tampered
+		err = reopen(bad)
+		require.ErrorIs(t, err, znode.ErrDataInconsistency)
+		assert.ErrorContains(t, err, "digest")
+		assert.ErrorContains(t, err, x.Zxid.String())
+		return
+	}
+	t.Fatal("no setData record in the log")
 }

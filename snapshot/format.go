@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"hash/crc64"
 	"math"
 	"strings"
 
@@ -46,10 +45,7 @@ const (
 	maxPrealloc = 64
 )
 
-var (
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	ecma       = crc64.MakeTable(crc64.ECMA)
-)
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrCorrupt is the cause of every error Load returns for a file that Write
 // could not have written. It wraps znode.ErrDataInconsistency.
@@ -79,65 +75,12 @@ func appendSession(dst []byte, s Session) []byte {
 	return binary.AppendVarint(dst, int64(s.Timeout))
 }
 
-// appendNode appends r's record encoding, which is also the input of its
-// digest.
-func appendNode(dst []byte, r *tree.NodeRecord) []byte {
-	dst = appendString(dst, r.Path)
-	if r.Data == nil {
-		dst = binary.AppendVarint(dst, -1)
-	} else {
-		dst = binary.AppendVarint(dst, int64(len(r.Data)))
-		dst = append(dst, r.Data...)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(r.ACL)))
-	for _, a := range r.ACL {
-		dst = binary.AppendVarint(dst, int64(a.Perms))
-		dst = appendString(dst, a.Scheme)
-		dst = appendString(dst, a.ID.ID)
-	}
-	for _, v := range [...]int64{int64(r.Czxid), int64(r.Mzxid), int64(r.Pzxid), r.Ctime, r.Mtime,
-		int64(r.Version), int64(r.Cversion), int64(r.Aversion), r.Owner} {
-		dst = binary.AppendVarint(dst, v)
-	}
-	return dst
-}
-
 // --- Digest -----------------------------------------------------------------
 
-// NodeDigest is the digest of one node: the CRC-64 (ECMA) of its record
-// encoding (see the package doc: path, data with nil apart from empty, ACL,
-// and every stat field, raw), passed through the SplitMix64 finalizer so
-// that sums of digests do not inherit the CRC's linearity. Every node
-// counts, /zookeeper's children included (unlike ZooKeeper's digest).
-func NodeDigest(r tree.NodeRecord) uint64 {
-	var buf [256]byte
-	return digestOf(appendNode(buf[:0], &r))
-}
-
-// Digest is the tree digest: the sum, mod 2^64, of NodeDigest over every
-// node. Being additive, it can be maintained incrementally: subtract a
-// node's old digest and add its new one on each change.
-func Digest(t *tree.Tree) uint64 {
-	var sum uint64
-	var buf []byte
-	t.Walk(func(n *tree.Node) bool {
-		r := n.RecordView()
-		buf = appendNode(buf[:0], &r)
-		sum += digestOf(buf)
-		return true
-	})
-	return sum
-}
-
-func digestOf(enc []byte) uint64 {
-	x := crc64.Checksum(enc, ecma)
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
+// Digest is the tree digest (see package tree): the sum, mod 2^64, of
+// every node's digest. A snapshot stores the digest of its tree, and Load
+// recomputes it.
+func Digest(t *tree.Tree) uint64 { return t.ComputeDigest() }
 
 // --- Decoding ---------------------------------------------------------------
 

@@ -215,17 +215,22 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 			w.err = fmt.Errorf("node %s: data is %d bytes, over the limit of %d", r.Path, len(r.Data), MaxDataSize)
 		}
 		start := len(w.chunk)
-		w.chunk = appendNode(w.chunk, &r)
+		w.chunk = tree.AppendRecord(w.chunk, &r)
 		if size := len(w.chunk) - start; size > MaxRecordSize && w.err == nil {
 			w.err = fmt.Errorf("node %s: record is %d bytes, over the limit of %d", r.Path, size, MaxRecordSize)
 		}
-		digest += digestOf(w.chunk[start:])
+		digest += tree.EncodedDigest(w.chunk[start:])
 		count++
 		w.endRecord()
 		return w.err == nil
 	})
 	if w.err == nil && count != nodes {
 		w.err = fmt.Errorf("tree changed while written (%d nodes, then %d): not an immutable snapshot", nodes, count)
+	}
+	if d, ok := t.Digest(); ok && w.err == nil && d != digest {
+		// The tree's own bookkeeping disagrees with its nodes: never
+		// persist a tree that cannot be trusted.
+		w.err = fmt.Errorf("tree digest %#016x, nodes digest to %#016x: %w", d, digest, znode.ErrDataInconsistency)
 	}
 	w.flushChunk()
 	trailer := []byte{0}
@@ -501,7 +506,8 @@ func Load(fs vfs.FS, path string) (_ *tree.Tree, _ []Session, _ Meta, err error)
 		return nil, nil, Meta{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	digest := binary.LittleEndian.Uint64(digestBuf[:])
-	if got := Digest(t); got != digest {
+	// The restored tree tracks its digest from here on (see tree.TrackDigest).
+	if got := t.TrackDigest(); got != digest {
 		return nil, nil, Meta{}, corrupt("tree digest %#016x, stored %#016x", got, digest)
 	}
 	return t, sessions, Meta{Zxid: zxid, Digest: digest, Nodes: int(nnodes), Sessions: int(nsess), Size: r.size}, nil

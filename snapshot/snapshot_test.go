@@ -331,8 +331,8 @@ func craft(zxid int64, sessions []Session, records []tree.NodeRecord, digest *ui
 	var sum uint64
 	for i := range records {
 		start := len(w.chunk)
-		w.chunk = appendNode(w.chunk, &records[i])
-		sum += digestOf(w.chunk[start:])
+		w.chunk = tree.AppendRecord(w.chunk, &records[i])
+		sum += tree.EncodedDigest(w.chunk[start:])
 		w.endRecord()
 	}
 	w.flushChunk()
@@ -411,6 +411,7 @@ func TestLoadRejectsBadContent(t *testing.T) {
 func TestDigest(t *testing.T) {
 	tr := buildRich(t)
 	var sum uint64
+	NodeDigest := func(r tree.NodeRecord) uint64 { return tree.NodeDigest(&r) }
 	tr.Walk(func(n *tree.Node) bool { sum += NodeDigest(n.Record()); return true })
 	assert.Equal(t, sum, Digest(tr))
 
@@ -445,6 +446,7 @@ func TestDigest(t *testing.T) {
 
 	// Incremental maintenance: subtract the old node, add the new one.
 	before := Digest(tr)
+	assert.Equal(t, before, tr.TrackDigest())
 	old := tr.Get("/a").Record()
 	apply(t, tr, txn.Op{Type: txn.TypeSetData, Path: "/a", Data: []byte("v3"), Version: 2})
 	assert.Equal(t, before-NodeDigest(old)+NodeDigest(tr.Get("/a").Record()), Digest(tr))
@@ -453,6 +455,22 @@ func TestDigest(t *testing.T) {
 	want := before - NodeDigest(old) + NodeDigest(tr.Get("/a").Record()) - NodeDigest(p) +
 		NodeDigest(tr.Get("/box").Record()) + NodeDigest(tr.Get("/box/new").Record())
 	assert.Equal(t, want, Digest(tr))
+	got, ok := tr.Digest()
+	assert.True(t, ok)
+	assert.Equal(t, want, got, "tracked digest")
+
+	// The tracked digest follows every kind of change, and snapshots keep
+	// the digest of their moment.
+	snap := tr.Snapshot()
+	apply(t, tr, txn.Op{Type: txn.TypeSetACL, Path: "/a", ACL: znode.ReadACL(), Version: 1})
+	apply(t, tr, txn.Op{Type: txn.TypeDelete, Path: "/box/new"})
+	got, _ = tr.Digest()
+	assert.Equal(t, Digest(tr), got)
+	sd, ok := snap.Digest()
+	assert.True(t, ok)
+	assert.Equal(t, want, sd)
+	assert.Equal(t, Digest(snap), sd)
+	require.NoError(t, tr.Check())
 }
 
 func TestListLoadNewestPrune(t *testing.T) {

@@ -72,7 +72,7 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.
 		c := *n
 		c.data, c.nullData = string(op.Data), op.Data == nil
 		c.version, c.mzxid, c.mtime = op.Version, zxid, time
-		t.nodes.Set(&c)
+		t.put(n, &c)
 		if emit != nil {
 			emit(znode.Event{Type: znode.EventNodeDataChanged, Path: op.Path, Zxid: zxid})
 		}
@@ -83,7 +83,7 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.
 		}
 		c := *n
 		c.acl, c.aversion = t.internACL(op.ACL), op.Version
-		t.nodes.Set(&c)
+		t.put(n, &c)
 	case txn.TypeCheck, txn.TypeCreateSession, txn.TypeEpoch:
 		// No effect on the tree: sessions live in the engine, and a check
 		// only guards a multi.
@@ -115,7 +115,7 @@ func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.E
 		mtime:    time,
 		owner:    op.Owner,
 	}
-	t.nodes.Set(n)
+	t.put(nil, n)
 	p := *parent
 	p.numChildren++
 	// As ZooKeeper's DataTree.createNode: cversion and pzxid move only up.
@@ -123,7 +123,7 @@ func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.E
 	if op.ParentCversion > p.cversion {
 		p.cversion, p.pzxid = op.ParentCversion, zxid
 	}
-	t.nodes.Set(&p)
+	t.put(parent, &p)
 	t.index(n, true)
 	if emit != nil {
 		emit(znode.Event{Type: znode.EventNodeCreated, Path: op.Path, Zxid: zxid})
@@ -145,13 +145,13 @@ func (t *Tree) delete(zxid znode.Zxid, path string, emit func(znode.Event), fail
 	if parent == nil {
 		return fail("no parent")
 	}
-	t.nodes.Delete(n)
+	t.remove(n)
 	p := *parent
 	p.numChildren--
 	if zxid > p.pzxid {
 		p.pzxid = zxid
 	}
-	t.nodes.Set(&p)
+	t.put(parent, &p)
 	t.index(n, false)
 	if emit != nil {
 		emit(znode.Event{Type: znode.EventNodeDeleted, Path: path, Zxid: zxid})

@@ -18,7 +18,8 @@ import (
 //     ctime;
 //   - the ephemeral index holds exactly the ephemeral nodes, and the timed
 //     index exactly the containers and TTL nodes;
-//   - every path is valid.
+//   - every path is valid;
+//   - a tracked digest (TrackDigest) equals the digest of the nodes.
 //
 // Tests call it at cleanup; it is O(n).
 func (t *Tree) Check() error {
@@ -81,6 +82,11 @@ func (t *Tree) Check() error {
 	}
 	if t.timed.Len() != timed {
 		bad("timed index has %d entries, tree has %d containers/TTL nodes", t.timed.Len(), timed)
+	}
+	if d, ok := t.Digest(); ok {
+		if got := t.ComputeDigest(); got != d {
+			bad("tracked digest %#016x, nodes digest to %#016x", d, got)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,9 @@ type Tree struct {
 	timed *btree.BTreeG[string] // paths of containers and TTL nodes
 	zxid  znode.Zxid            // zxid of the last applied transaction
 
+	digest    uint64 // the tree digest, if tracked (see TrackDigest)
+	hasDigest bool   // a snapshot of a tree that tracks its digest
+
 	w *writer // nil in a snapshot
 }
 
@@ -27,6 +30,9 @@ type writer struct {
 	// its own map and reads through to base, so work abandoned on a clone
 	// (a failed multi) leaves nothing behind in the tree it came from.
 	acls, base map[string]*aclList
+	// digesting is set by TrackDigest; scratch is its encoding buffer.
+	digesting bool
+	scratch   []byte
 }
 
 type ephKey struct {
@@ -199,7 +205,7 @@ func (t *Tree) Zxid() znode.Zxid { return t.zxid }
 // readers while t goes on changing. It is O(1) and allocates two objects.
 // REQUIRES: t is writable.
 func (t *Tree) Snapshot() *Tree {
-	s := &Tree{nodes: t.nodes.Copy(), zxid: t.zxid}
+	s := &Tree{nodes: t.nodes.Copy(), zxid: t.zxid, digest: t.digest, hasDigest: t.w.digesting}
 	w := t.w
 	if w.last == nil || w.dirtyEphs {
 		s.ephs = t.ephs.Copy()

@@ -8,9 +8,11 @@ package txn
 //	zxid      varint            Txn.Zxid
 //	time      varint            Txn.Time
 //	session   varint            Txn.Session
-//	flags     1 byte            bit 0: Txn.Multi; the other bits are 0
+//	flags     1 byte            bit 0: Txn.Multi; bit 1: Txn.HasDigest;
+//	                            the other bits are 0
 //	count     uvarint           len(Txn.Ops)
 //	ops       count × op
+//	digest    8 bytes           Txn.Digest, little-endian; only if bit 1
 //	crc       4 bytes           CRC-32C (Castagnoli), little-endian, of every
 //	                            byte before it, version byte included
 //
@@ -66,8 +68,10 @@ const MaxRecordSize = 64 << 20
 var ErrCorrupt = fmt.Errorf("txn: corrupt record: %w", znode.ErrDataInconsistency)
 
 const (
-	crcSize   = 4
-	flagMulti = 1 << 0
+	crcSize    = 4
+	digestSize = 8
+	flagMulti  = 1 << 0
+	flagDigest = 1 << 1
 	// Minimum encoded sizes, used to bound counts by the remaining input.
 	minOpSize  = 2 // type + the smallest op body (delete of "", epoch 0)
 	minACLSize = 3 // perms + empty scheme + empty id
@@ -99,10 +103,16 @@ func AppendEncode(dst []byte, t *Txn) []byte {
 	if t.Multi {
 		flags |= flagMulti
 	}
+	if t.HasDigest {
+		flags |= flagDigest
+	}
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(len(t.Ops)))
 	for i := range t.Ops {
 		dst = appendOp(dst, &t.Ops[i])
+	}
+	if t.HasDigest {
+		dst = binary.LittleEndian.AppendUint64(dst, t.Digest)
 	}
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
@@ -212,16 +222,20 @@ func Decode(b []byte) (*Txn, error) {
 	t.Zxid = znode.Zxid(d.varint("zxid"))
 	t.Time = d.varint("time")
 	t.Session = d.varint("session")
-	if flags := d.byte("flags"); flags&^flagMulti != 0 {
+	if flags := d.byte("flags"); flags&^(flagMulti|flagDigest) != 0 {
 		d.fail("unknown flags %#x", flags)
 	} else {
 		t.Multi = flags&flagMulti != 0
+		t.HasDigest = flags&flagDigest != 0
 	}
 	if n := d.count("op count", minOpSize); n > 0 {
 		t.Ops = make([]Op, 0, min(n, maxPrealloc))
 		for i := 0; i < n && d.err == nil; i++ {
 			t.Ops = append(t.Ops, d.op(i))
 		}
+	}
+	if t.HasDigest {
+		t.Digest = d.uint64("digest")
 	}
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("%d trailing bytes", len(d.b)-d.off)
@@ -272,6 +286,19 @@ func (d *decoder) byte(what string) byte {
 	c := d.b[d.off]
 	d.off++
 	return c
+}
+
+func (d *decoder) uint64(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	if d.remaining() < digestSize {
+		d.fail("truncated: %s at offset %d", what, d.off)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b[d.off:])
+	d.off += digestSize
+	return v
 }
 
 func (d *decoder) uvarint(what string) uint64 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"os"
@@ -86,6 +87,8 @@ var samples = []struct {
 		{Type: txn.TypeDeleteContainer, Path: "/cont"},
 	}}},
 	{"every type", allTypes()},
+	{"digest", txn.Txn{Zxid: 15, Time: 3, Session: 4, Digest: 0xfedcba9876543210, HasDigest: true, Ops: []txn.Op{{Type: txn.TypeDelete, Path: "/a"}}}},
+	{"digest zero", txn.Txn{Zxid: 15, HasDigest: true, Multi: true, Ops: []txn.Op{{Type: txn.TypeDelete, Path: "/a"}}}},
 }
 
 // allTypes is one record holding every op type (not a record the engine
@@ -242,6 +245,21 @@ func TestGolden(t *testing.T) {
 	if got := mustDecode(t, b); !reflect.DeepEqual(got, rec) {
 		t.Errorf("Decode = %v, want %v", got, rec)
 	}
+
+	// With a digest: flag bit 1, and 8 bytes after the ops.
+	rec.Digest, rec.HasDigest = 0x0123456789abcdef, true
+	const wantDigest = "01" + "8480808020" + "d00f" + "20" +
+		"02" + // flags: digest
+		"01" + "02" + "022f61" + "04" + "6869" + "01" + "3e" + "05776f726c64" + "06616e796f6e65" + "20" + "02" +
+		"efcdab8967452301" + // digest, little-endian
+		"%s" // crc
+	got := hex.EncodeToString(txn.Encode(rec))
+	if want := fmt.Sprintf(wantDigest, got[len(got)-8:]); got != want {
+		t.Errorf("Encode with digest =\n%s\nwant\n%s", got, want)
+	}
+	if dec := mustDecode(t, txn.Encode(rec)); !reflect.DeepEqual(dec, rec) {
+		t.Errorf("Decode = %v, want %v", dec, rec)
+	}
 }
 
 // The golden file holds a record with every op type.
@@ -359,7 +377,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"truncated varint", seal([]byte{1, 0x80}), "truncated: zxid"},
 		{"overlong varint", seal(cat([]byte{1}, bytes.Repeat([]byte{0xff}, 10), []byte{1})), "overflows"},
 		{"non-minimal varint", seal([]byte{1, 0x82, 0x00, 0, 0, 0, 0}), "not minimal"},
-		{"unknown flags", seal([]byte{1, 2, 0, 0, 2, 0}), "unknown flags 0x2"},
+		{"unknown flags", seal([]byte{1, 2, 0, 0, 4, 0}), "unknown flags 0x4"},
+		{"truncated digest", seal([]byte{1, 2, 0, 0, 2, 0, 1, 2, 3, 4, 5, 6, 7}), "truncated: digest"},
 		{"missing ops", seal(header(1)), "op count"},
 		{"huge op count", seal(cat([]byte{1, 2, 0, 0, 0}, binary.AppendUvarint(nil, 1<<62), []byte{4, 0})), "too large"},
 		{"unknown op type", seal(cat(header(1), []byte{6, 0})), "unknown op type 3"},

@@ -86,6 +86,12 @@ type Txn struct {
 	Session int64 // the session that issued it; 0 for the engine itself
 	Multi   bool
 	Ops     []Op
+
+	// Digest is the digest of the whole tree after the transaction (see
+	// package tree), if HasDigest. The engine records it in every logged
+	// transaction so that replay can prove it rebuilt the same tree.
+	Digest    uint64
+	HasDigest bool
 }
 
 // String renders the transaction on one line for logs and test failures.
@@ -94,6 +100,9 @@ func (t *Txn) String() string {
 	fmt.Fprintf(&b, "%v t=%d s=0x%x", t.Zxid, t.Time, t.Session)
 	if t.Multi {
 		b.WriteString(" multi")
+	}
+	if t.HasDigest {
+		fmt.Fprintf(&b, " digest=%016x", t.Digest)
 	}
 	for _, op := range t.Ops {
 		fmt.Fprintf(&b, " [%v %s", op.Type, op.Path)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/wal"
 
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -72,6 +73,13 @@ type Pebble struct {
 	fatalCh   chan struct{}
 	fatalOnce sync.Once
 
+	// walSizes are the sizes of the WAL files found before pebble
+	// opened them; walTail is what pebble's replay left of the newest (see
+	// WALTail). Both are written only during OpenPebble.
+	walFS    vfs.FS
+	walSizes map[string]int64
+	walTail  WALTail
+
 	mu     sync.Mutex
 	last   znode.Zxid // highest zxid stored or in flight
 	closed bool
@@ -119,6 +127,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		return nil, fmt.Errorf("txnlog: lock %s: %w", dir, err)
 	}
 	p.plock = plock
+	p.walFS, p.walSizes = fs, walSizes(fs, dir)
 	popts := &pebble.Options{
 		FS:                 fs,
 		FormatMajorVersion: pebble.FormatNewest,
@@ -507,7 +516,10 @@ type fatalLogger struct {
 	user pebble.Logger
 }
 
-func (l *fatalLogger) Infof(format string, args ...any)  { l.user.Infof(format, args...) }
+func (l *fatalLogger) Infof(format string, args ...any) {
+	l.p.noteReplay(args)
+	l.user.Infof(format, args...)
+}
 func (l *fatalLogger) Errorf(format string, args ...any) { l.user.Errorf(format, args...) }
 
 func (l *fatalLogger) Fatalf(format string, args ...any) {
@@ -524,6 +536,79 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 	l.user.Errorf("txnlog: pebble fatal error (log stopped, process kept alive): %s", msg)
 	l.p.setFatal(msg, cause)
 	runtime.Goexit()
+}
+
+// WALTail describes the end of the newest write-ahead log at open: where
+// pebble's replay stopped, and how many bytes of the file lay beyond.
+//
+// Pebble tolerates an unclean end of its newest WAL (a write cut short by a
+// crash) and drops it silently; an unclean end of an older WAL fails the
+// open as corruption. Dropped bytes were never acknowledged: Append returns
+// only after its sync, and a synced record is whole. They are either such a
+// torn write or the leftovers of a WAL file pebble recycled (which hold an
+// older log's records and are ignored by design); the two cannot be told
+// apart from the bytes alone, so Dropped is a report, not an alarm.
+type WALTail struct {
+	File    string // the WAL file replayed last; "" if none was replayed
+	Offset  int64  // where replay stopped in it
+	Dropped int64  // bytes after Offset that pebble did not replay
+}
+
+// WALTail reports where replay of the newest WAL stopped at open.
+func (p *Pebble) WALTail() WALTail { return p.walTail }
+
+// walSizes returns the sizes of the WAL files in dir.
+func walSizes(fs vfs.FS, dir string) map[string]int64 {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil
+	}
+	sizes := map[string]int64{}
+	for _, name := range names {
+		if strings.HasSuffix(name, ".log") {
+			if st, err := fs.Stat(fs.PathJoin(dir, name)); err == nil {
+				sizes[fs.PathJoin(dir, name)] = st.Size()
+			}
+		}
+	}
+	return sizes
+}
+
+// noteReplay picks up the offset pebble logs after replaying each WAL at
+// open (in WAL order, so the last one noted is the newest).
+func (p *Pebble) noteReplay(args []any) {
+	for _, a := range args {
+		if off, ok := a.(wal.Offset); ok && off.PhysicalFile != "" {
+			size, known := p.walSizes[off.PhysicalFile]
+			p.walTail = WALTail{File: off.PhysicalFile, Offset: off.Physical}
+			if known && size > off.Physical && !p.isEOFTrailer(off.PhysicalFile, off.Physical, size) {
+				p.walTail.Dropped = size - off.Physical
+			}
+		}
+	}
+}
+
+// eofTrailerSize is the size of the chunk header pebble writes when it
+// closes a WAL cleanly: CRC 0, length 0, a recyclable full-chunk type (5)
+// and the next log number (see emitEOFTrailer in pebble's record package).
+const eofTrailerSize = 11
+
+// isEOFTrailer reports whether the bytes of file from off to its end are
+// a clean close's EOF trailer rather than dropped data.
+func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
+	if size-off != eofTrailerSize {
+		return false
+	}
+	f, err := p.walFS.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [eofTrailerSize]byte
+	if _, err := f.ReadAt(b[:], off); err != nil {
+		return false
+	}
+	return b == [eofTrailerSize]byte{6: 5, 7: b[7], 8: b[8], 9: b[9], 10: b[10]}
 }
 
 func putKey(b []byte, z znode.Zxid) { binary.BigEndian.PutUint64(b, uint64(z)) }
