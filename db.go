@@ -84,8 +84,9 @@ type DB struct {
 
 // follows reports whether record x may follow zxid last in a log: by one,
 // or, for an epoch record, at counter 0 of the next epoch once the counter
-// is spent. (A log whose epochs were written with another ZxidCounterBits
-// therefore fails to open: change the option only on a fresh directory.)
+// is spent. (The layout of a data directory is recorded in its FORMAT file;
+// a custom Options.Log must be reopened with the ZxidCounterBits it was
+// written with, or its epoch records read as gaps.)
 func (db *DB) follows(x *txn.Txn, last znode.Zxid) bool {
 	if x.Ops[0].Type != txn.TypeEpoch {
 		return x.Zxid == last+1
@@ -136,11 +137,19 @@ func Open(dir string, opts *Options) (*DB, error) {
 				return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
 			}
 		}
+
 		l, err := txnlog.OpenPebble(logDir, &txnlog.PebbleOptions{FS: o.FS, NoSync: o.NoSync, Logger: storageLogger{}})
 		if err != nil {
 			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
 		}
 		o.Log = l
+		// Under the log's lock, so that no other process races to create
+		// the directory with another layout.
+		explicit := opts != nil && opts.ZxidCounterBits != 0
+		if o.ZxidCounterBits, err = dirFormat(o.FS, dir, o.ZxidCounterBits, explicit); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("zkembed: open %s: %w", dir, err)
+		}
 	}
 	db, err := open(o, dir)
 	if err != nil && dir != "" {

@@ -1,11 +1,17 @@
 package zkembed
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/zkembed/zkembed/znode"
 )
 
 // mkdirAllSynced creates dir and any missing parents on fs, and fsyncs the
@@ -50,4 +56,67 @@ func (storageLogger) Errorf(format string, args ...any) {
 }
 func (storageLogger) Fatalf(format string, args ...any) {
 	log.Printf("zkembed: storage fatal: "+format, args...)
+}
+
+// formatFile records, in a data directory, the settings its files cannot
+// be read without. Today that is the zxid layout: zxids in the log and in
+// snapshots are epoch<<bits | counter, and epoch records are checked
+// against it, so the counter width is fixed when the directory is created.
+const formatFile = "FORMAT"
+
+const formatHeader = "zkembed data directory\n"
+
+// dirFormat reads dir's FORMAT file, or creates it with bits when there is
+// none (a new directory, or one made before the file existed). It returns
+// the counter width to use: the recorded one. An explicit, different
+// Options.ZxidCounterBits is an error; an unset one adopts the recorded.
+func dirFormat(fs vfs.FS, dir string, bits int, explicit bool) (int, error) {
+	path := fs.PathJoin(dir, formatFile)
+	f, err := fs.Open(path)
+	if err == nil {
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, 4096))
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", path, err)
+		}
+		var stored int
+		rest, ok := strings.CutPrefix(string(b), formatHeader)
+		if n, err := fmt.Sscanf(rest, "zxid-counter-bits %d\n", &stored); !ok || err != nil || n != 1 ||
+			rest != fmt.Sprintf("zxid-counter-bits %d\n", stored) {
+			return 0, fmt.Errorf("%s is not a zkembed FORMAT file: %w", path, znode.ErrDataInconsistency)
+		}
+		if explicit && stored != bits {
+			return 0, optionError("ZxidCounterBits", bits, fmt.Sprintf("the directory was created with %d; the zxid layout of existing data cannot change", stored))
+		}
+		return stored, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	w, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return 0, fmt.Errorf("create %s: %w", tmp, err)
+	}
+	_, err = fmt.Fprintf(w, "%szxid-counter-bits %d\n", formatHeader, bits)
+	if err == nil {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fs.Rename(tmp, path)
+	}
+	if err == nil {
+		var d vfs.File
+		if d, err = fs.OpenDir(dir); err == nil {
+			err = d.Sync()
+			d.Close()
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	return bits, nil
 }

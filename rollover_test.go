@@ -2,6 +2,8 @@ package zkembed_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -136,4 +138,45 @@ func TestRolloverAt32Bits(t *testing.T) {
 		require.NoError(t, db.Check())
 		require.NoError(t, db.Close())
 	}
+}
+
+// The zxid layout is part of a data directory: reopening without the
+// option adopts it (epoch records still follow), and reopening with another
+// width is a clear error that leaves the data as it was.
+func TestCounterBitsRecordedInDirectory(t *testing.T) {
+	dir := t.TempDir()
+	db, err := zkembed.Open(dir, &zkembed.Options{ZxidCounterBits: 3})
+	require.NoError(t, err)
+	s, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	for i := range 20 { // several epochs at 3 bits
+		mustCreate(t, s, fmt.Sprintf("/n%d", i), "")
+	}
+	last := db.LastZxid()
+	require.Greater(t, (znode.Layout{CounterBits: 3}).Epoch(last), int64(2))
+	require.NoError(t, db.Close())
+
+	_, err = zkembed.Open(dir, &zkembed.Options{ZxidCounterBits: 8})
+	require.ErrorIs(t, err, zkembed.ErrBadArguments)
+	assert.ErrorContains(t, err, "created with 3")
+
+	db, err = zkembed.Open(dir, nil) // adopts 3 bits
+	require.NoError(t, err)
+	s, err = db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	for i := range 10 {
+		mustCreate(t, s, fmt.Sprintf("/m%d", i), "")
+	}
+	require.NoError(t, db.Check())
+	require.NoError(t, db.Close())
+
+	db, err = zkembed.Open(dir, &zkembed.Options{ZxidCounterBits: 3})
+	require.NoError(t, err)
+	require.NoError(t, db.Check())
+	require.NoError(t, db.Close())
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "FORMAT"), []byte("zkembed data directory\nzxid-counter-bits x\n"), 0o644))
+	_, err = zkembed.Open(dir, nil)
+	require.ErrorIs(t, err, znode.ErrDataInconsistency)
+	assert.ErrorContains(t, err, "FORMAT")
 }

@@ -2,6 +2,7 @@ package zkembed
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -162,12 +163,24 @@ func (db *DB) endSession(id int64, opName string) error {
 // closeSessionLocked writes the closeSession transaction that ends st and
 // deletes all its ephemerals under one zxid. REQUIRES: db.mu held.
 func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
-	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: deletionOrder(db.mu.working, st.id)}
+	paths := deletionOrder(db.mu.working, st.id)
+	size := 0
+	for _, p := range paths {
+		size += len(p) + binary.MaxVarintLen32
+	}
+	if size > closeSessionPathsMax {
+		paths = nil // "all of the session's ephemerals"; see txn.Op.Paths
+	}
+	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: paths}
 	if _, err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
 		return &OpError{Op: opName, Err: err}
 	}
 	return nil
 }
+
+// closeSessionPathsMax bounds the bytes of paths a closeSession record
+// lists, well below txn.MaxRecordSize. A variable for tests.
+var closeSessionPathsMax = txn.MaxRecordSize / 4
 
 // deletionOrder lists a session's ephemerals in the order a closeSession
 // deletes them. Ephemerals have no children, so any order is valid;

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -57,7 +58,17 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.
 	case txn.TypeDelete, txn.TypeDeleteContainer:
 		return t.delete(zxid, op.Path, emit, fail)
 	case txn.TypeCloseSession:
-		for _, p := range op.Paths {
+		paths := op.Paths
+		if paths == nil {
+			// A record too large to list them says "all of them", in
+			// the engine's deletion order: reverse path order.
+			t.Ephemerals(op.Session, func(p string) bool {
+				paths = append(paths, p)
+				return true
+			})
+			slices.Reverse(paths)
+		}
+		for _, p := range paths {
 			if err := t.delete(zxid, p, emit, func(r string) error {
 				return &ApplyError{Zxid: zxid, Op: op.Type, Path: p, Reason: r}
 			}); err != nil {

@@ -73,6 +73,9 @@ type Op struct {
 	// Timeout is the negotiated session timeout in ms (createSession).
 	Timeout int32
 	// Paths are the ephemerals a closeSession deletes, in deletion order.
+	// Nil means every ephemeral the session owns, in reverse path order:
+	// the engine writes that when listing them would make the record too
+	// large.
 	Paths []string
 	// Epoch is the new epoch (epoch).
 	Epoch int64
