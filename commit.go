@@ -77,6 +77,7 @@ func (db *DB) update(op, path string, f func() error) error {
 // records did not make it.
 func (db *DB) awaitDurable(z znode.Zxid) error {
 	if db.log == nil {
+		db.flushEvents()
 		return nil
 	}
 	s := &db.sync
@@ -117,8 +118,8 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		db.mu.Unlock()
 		return 0, err
 	}
-	batch := db.mu.pending
-	db.mu.pending = nil
+	batch, events := db.mu.pending, db.mu.events
+	db.mu.pending, db.mu.events = nil, nil
 	var snap *tree.Tree
 	var job *snapshotJob
 	if len(batch) > 0 {
@@ -136,7 +137,12 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		db.mu.Unlock()
 		return 0, err
 	}
-	db.root.Store(snap) // leaders run one at a time, in zxid order
+	// Events before the root that shows their changes (see watches.go);
+	// leaders run one at a time, in zxid order.
+	db.watchMu.Lock()
+	db.dispatchLocked(events)
+	db.root.Store(snap)
+	db.watchMu.Unlock()
 	if job != nil {
 		db.writeSnapshotInBackground(job)
 	}
@@ -170,18 +176,25 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 // they return. With a log, sync leaders publish, and only durable state.
 func (db *DB) readRoot() *tree.Tree {
 	if db.stale.Load() {
+		db.watchMu.Lock()
 		db.mu.Lock()
 		if db.stale.Load() {
 			db.publishLocked()
 		}
 		db.mu.Unlock()
+		db.watchMu.Unlock()
 	}
 	return db.root.Load()
 }
 
-// publishLocked makes the working tree the read root. REQUIRES: db.mu held,
-// and no record of the working tree waits for the log.
+// publishLocked makes the working tree the read root, dispatching the
+// events of the changes it reveals first. REQUIRES: watchMu and db.mu
+// held, and no record of the working tree waits for the log.
 func (db *DB) publishLocked() {
+	db.dispatchLocked(db.mu.events)
+	clear(db.mu.events)
+	db.mu.events = db.mu.events[:0]
+	db.eventsWaiting.Store(false)
 	db.root.Store(db.mu.working.Snapshot())
 	db.stale.Store(false)
 }
@@ -244,6 +257,7 @@ func (db *DB) rollEpochIfSpentLocked(now int64) error {
 }
 
 func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
+	mark := len(db.mu.events)
 	if err := db.applyLocked(x); err != nil {
 		// The record was validated against this very tree, so this is a
 		// bug; stop writing rather than log what the tree could not apply.
@@ -252,6 +266,12 @@ func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
 	}
 	if db.log == nil {
 		db.stale.Store(true)
+		// After marking the root stale: see watches.go.
+		if !db.watchInterest() {
+			clear(db.mu.events[mark:])
+			db.mu.events = db.mu.events[:mark]
+		}
+		db.eventsWaiting.Store(len(db.mu.events) > 0)
 	} else {
 		x.Digest, x.HasDigest = db.mu.working.Digest()
 		db.mu.pending = append(db.mu.pending, x)
@@ -263,7 +283,22 @@ func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
 // the tree through tree.Apply, the session table through the session ops.
 // REQUIRES: db.mu held.
 func (db *DB) applyLocked(x *txn.Txn) error {
-	if err := db.mu.working.Apply(x, nil); err != nil {
+	var emit func(znode.Event)
+	if !db.mu.replaying {
+		emit = db.emit
+		for i := range x.Ops {
+			// The session's own watches end before the deletion of its
+			// ephemerals: a closed session is told nothing more.
+			if op := &x.Ops[i]; op.Type == txn.TypeCloseSession {
+				state := znode.StateClosed
+				if s := db.mu.sessions[op.Session]; s != nil && s.endState.Load() != 0 {
+					state = znode.State(s.endState.Load())
+				}
+				db.mu.events = append(db.mu.events, notice{end: op.Session, state: state})
+			}
+		}
+	}
+	if err := db.mu.working.Apply(x, emit); err != nil {
 		return err
 	}
 	for i := range x.Ops {

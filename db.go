@@ -17,6 +17,7 @@ import (
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
+	"github.com/zkembed/zkembed/watch"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -56,6 +57,24 @@ type DB struct {
 	// closeDone is closed when Close has finished.
 	closeDone chan struct{}
 
+	// watchMu orders registering reads with dispatch and publication (see
+	// watches.go) and guards watches.
+	watchMu sync.Mutex
+	watches *watch.Registry
+	// registering counts registrations under way; watching is set while
+	// the registry has watches or streams. Without a log, writers keep
+	// their events only if either says someone may want them.
+	registering atomic.Int64
+	watching    atomic.Bool
+	// eventsWaiting is set, without a log, while mu.events holds events.
+	eventsWaiting atomic.Bool
+	// watchStop stops the goroutines of slow watch consumers at Close;
+	// watchWG counts them.
+	watchStop chan struct{}
+	watchWG   sync.WaitGroup
+	// emit is emitLocked, tree.Apply's event callback.
+	emit func(znode.Event)
+
 	mu struct {
 		sync.Mutex
 		closed bool
@@ -67,6 +86,11 @@ type DB struct {
 		// pending are the records applied to working but not yet handed
 		// to the log, in zxid order.
 		pending []*txn.Txn
+		// events are the watch events of records applied to working and
+		// not yet visible, in order (see watches.go).
+		events []notice
+		// replaying is set while Open replays the log: no events then.
+		replaying bool
 		// sessions holds every open session, including those being closed.
 		sessions map[int64]*sessionState
 		// nextSession is the id the next session gets.
@@ -167,7 +191,10 @@ func open(o Options, dir string) (*DB, error) {
 		dir:    dir,
 
 		closeDone: make(chan struct{}),
+		watchStop: make(chan struct{}),
 	}
+	db.watches = watch.NewRegistry(o.WatchBacklog, db.watchStop, &db.watchWG)
+	db.emit = db.emitLocked // once: a method value allocates
 	if dir != "" {
 		db.fs = o.FS // Open defaulted it
 	}
@@ -236,6 +263,8 @@ func (db *DB) recoverLocked() error {
 			}
 		}
 	}
+	db.mu.replaying = true
+	defer func() { db.mu.replaying = false }()
 	err := db.log.Replay(start, func(x *txn.Txn) error {
 		db.recovery.Replayed++
 		if len(x.Ops) == 0 {
@@ -307,6 +336,16 @@ func (db *DB) Close() error {
 	// reported to them.
 	_ = db.awaitDurable(last)
 	db.background.Wait()
+	// Every remaining watch and stream ends; then the goroutines of
+	// consumers that stopped reading give up.
+	db.watchMu.Lock()
+	for _, id := range db.watches.Sessions() {
+		db.watches.EndSession(id, znode.StateClosed)
+	}
+	db.watching.Store(false)
+	db.watchMu.Unlock()
+	close(db.watchStop)
+	db.watchWG.Wait()
 	if db.log != nil {
 		return db.log.Close()
 	}
@@ -320,6 +359,8 @@ func (db *DB) LastZxid() Zxid { return db.readRoot().Zxid() }
 // root equals the working tree, and every ephemeral node belongs to an open
 // session. Tests call it at cleanup.
 func (db *DB) Check() error {
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	w := db.mu.working

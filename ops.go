@@ -139,14 +139,23 @@ func (s *Session) Exists(ctx context.Context, path string) (bool, Stat, error) {
 	if _, err := s.begin(ctx, "exists", path); err != nil {
 		return false, Stat{}, err
 	}
-	if strings.IndexByte(path, 0) >= 0 {
-		return false, Stat{}, &OpError{Op: "exists", Path: path, Err: znode.ValidatePath(path)}
+	if err := existsPathCheck(path); err != nil {
+		return false, Stat{}, err
 	}
 	n := s.db.readRoot().Get(path)
 	if n == nil {
 		return false, Stat{}, nil
 	}
 	return true, n.Stat(), nil
+}
+
+// existsPathCheck is exists' only path check: ZooKeeper looks up any other
+// path as it is (and finds nothing), but a NUL cannot be serialized.
+func existsPathCheck(path string) error {
+	if strings.IndexByte(path, 0) >= 0 {
+		return &OpError{Op: "exists", Path: path, Err: znode.ValidatePath(path)}
+	}
+	return nil
 }
 
 // GetChildren returns the names of the node's direct children, sorted, and

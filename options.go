@@ -93,6 +93,13 @@ type Options struct {
 	// history). Pass a txnlog.Mem to inspect or replay the history. With a
 	// data directory, the log is the directory's and Log must be nil.
 	Log txnlog.Log
+
+	// WatchBacklog bounds, in events, how far the consumer of a persistent
+	// watch or a session stream may fall behind: events beyond a small
+	// channel buffer wait in a backlog of at most this many (about 100
+	// bytes each, plus the path), and one more ends the stream with
+	// ErrWatchOverflow. One-shot watches need no backlog. Default 65536.
+	WatchBacklog int
 }
 
 // Option defaults.
@@ -105,6 +112,7 @@ const (
 	DefaultSnapshotRetain         = 3
 	DefaultWriteTimeout           = 5 * time.Second
 	DefaultSnapshotBytesPerSecond = 64 << 20
+	DefaultWatchBacklog           = 1 << 16
 )
 
 // resolve returns a copy of o with defaults filled in, or an error naming the
@@ -135,6 +143,9 @@ func (o *Options) resolve() (Options, error) {
 	if r.WriteTimeout == 0 {
 		r.WriteTimeout = DefaultWriteTimeout
 	}
+	if r.WatchBacklog == 0 {
+		r.WatchBacklog = DefaultWatchBacklog
+	}
 	if r.SnapshotEvery == 0 {
 		r.SnapshotEvery = DefaultSnapshotEvery
 	}
@@ -158,6 +169,8 @@ func (o *Options) resolve() (Options, error) {
 		return r, optionError("MaxSessionTimeout", r.MaxSessionTimeout, "must fit in int32 milliseconds")
 	case r.MaxDataSize < 0 || r.MaxDataSize > txn.MaxRecordSize/2:
 		return r, optionError("MaxDataSize", r.MaxDataSize, fmt.Sprintf("must be between 0 and %d (half the largest log record)", txn.MaxRecordSize/2))
+	case r.WatchBacklog < 0:
+		return r, optionError("WatchBacklog", r.WatchBacklog, "must not be negative")
 	case r.ZxidCounterBits < 2 || r.ZxidCounterBits > 48:
 		return r, optionError("ZxidCounterBits", r.ZxidCounterBits, "must be between 2 and 48")
 	case r.ContainerCheckInterval < time.Millisecond:

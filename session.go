@@ -53,6 +53,9 @@ type sessionState struct {
 	bucket int64
 	// ids are the session's authentication ids.
 	ids atomic.Pointer[[]znode.ID]
+	// endState is the state its watches end with: StateClosed or
+	// StateExpired, set (under DB.mu) when its closeSession is committed.
+	endState atomic.Int32
 }
 
 // touch records activity at now. A concurrent touch may have stored a
@@ -172,6 +175,11 @@ func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
 		paths = nil // "all of the session's ephemerals"; see txn.Op.Paths
 	}
 	op := txn.Op{Type: txn.TypeCloseSession, Session: st.id, Paths: paths}
+	state := znode.StateClosed
+	if opName == "expireSession" {
+		state = znode.StateExpired
+	}
+	st.endState.Store(int32(state))
 	if _, err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
 		return &OpError{Op: opName, Err: err}
 	}

@@ -158,6 +158,7 @@ type Registry struct {
 	sessions  map[int64]*sessionWatches
 	recursive int    // Recursive watches in all
 	count     int    // watches in all
+	streams   int    // session streams
 	seq       uint64 // trigger sequence number
 
 	limit int // backlog limit of each Queue
@@ -173,6 +174,9 @@ func NewRegistry(limit int, stop <-chan struct{}, wg *sync.WaitGroup) *Registry 
 
 // Len returns the number of registered watches.
 func (r *Registry) Len() int { return r.count }
+
+// Active reports whether anything is registered: a watch or a stream.
+func (r *Registry) Active() bool { return r.count > 0 || r.streams > 0 }
 
 func (r *Registry) session(id int64) *sessionWatches {
 	sw := r.sessions[id]
@@ -212,6 +216,7 @@ func (r *Registry) Stream(session int64) <-chan znode.Event {
 	sw := r.session(session)
 	if sw.stream == nil {
 		sw.stream = NewQueue(r.limit, r.stop, r.wg)
+		r.streams++
 	}
 	return sw.stream.C()
 }
@@ -284,6 +289,7 @@ func (r *Registry) notify(session int64, e znode.Event) {
 	if !sw.stream.push(e) {
 		sw.stream.end(znode.Event{Type: znode.EventNone, State: znode.StateSyncConnected, Err: ErrOverflow})
 		sw.stream = nil
+		r.streams--
 	}
 }
 
@@ -385,6 +391,7 @@ func (r *Registry) EndSession(session int64, state znode.State) {
 	}
 	if sw.stream != nil {
 		sw.stream.end(end)
+		r.streams--
 	}
 	delete(r.sessions, session)
 }
