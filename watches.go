@@ -123,10 +123,30 @@ func (db *DB) flushEvents() {
 	db.watchMu.Lock()
 	db.mu.Lock()
 	if db.stale.Load() {
-		db.publishLocked()
+		if db.wantedLocked(db.mu.events) {
+			db.publishLocked()
+		} else {
+			// No watch wants them, and a watch registered later reads a
+			// root that has these changes (it publishes the stale tree
+			// first): publishing can wait for a reader.
+			clear(db.mu.events)
+			db.mu.events = db.mu.events[:0]
+			db.eventsWaiting.Store(false)
+		}
 	}
 	db.mu.Unlock()
 	db.watchMu.Unlock()
+}
+
+// wantedLocked reports whether any of events would reach a watch or a
+// stream. REQUIRES: watchMu held.
+func (db *DB) wantedLocked(events []notice) bool {
+	for i := range events {
+		if n := &events[i]; n.end != 0 && db.watches.HasSession(n.end) || n.end == 0 && db.watches.Wants(n.ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // registerWatch runs read on the current read root and, if it succeeds,

@@ -63,6 +63,14 @@ func TestWorkloads(t *testing.T) {
 	require.NoError(t, err)
 	t.Log(impact)
 	require.Positive(t, impact.Snapshots)
+	wcfg := bench.WatchConfig{Sessions: 500, Samples: 200, Watches: 2000, Others: 500, Rounds: 1}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		wcfg = bench.WatchConfig{}
+	}
+	wr, err := bench.Watches(wcfg)
+	require.NoError(t, err)
+	t.Log(wr)
+	require.Positive(t, wr.BytesPerOneShot)
 	m, err := bench.Memory(mem)
 	require.NoError(t, err)
 	t.Log(m)

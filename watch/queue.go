@@ -15,7 +15,7 @@ var ErrOverflow = errors.New("watch: consumer fell behind by more than the backl
 
 // chanBuffer is the channel capacity of a Queue: events a consumer may be
 // behind by before the backlog (and its goroutine) comes into play.
-const chanBuffer = 16
+const chanBuffer = 4
 
 // Queue delivers an ordered, unbounded-looking stream of events without
 // ever blocking the producer. Events go straight into a small channel while

@@ -327,6 +327,33 @@ func (r *Registry) setWatches(path string, pw *pathWatches, kept []*Watch) {
 	}
 }
 
+// Wants reports whether Trigger(e) would deliver to any watch.
+func (r *Registry) Wants(e znode.Event) bool {
+	if r.count == 0 {
+		return false
+	}
+	if pw := r.paths[e.Path]; pw != nil {
+		for _, w := range pw.watches {
+			if w.kind.fires(e.Type) {
+				return true
+			}
+		}
+	}
+	if r.recursive == 0 || e.Type == znode.EventNodeChildrenChanged {
+		return false
+	}
+	for p := e.Path; p != "/"; {
+		p, _ = znode.Split(p)
+		if pw := r.paths[p]; pw != nil && pw.recursive > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// HasSession reports whether session has watches or a stream.
+func (r *Registry) HasSession(session int64) bool { return r.sessions[session] != nil }
+
 // Remove removes session's watches on path that kind selects, delivering
 // to each its removal event (DataWatchRemoved, ChildWatchRemoved or
 // PersistentWatchRemoved) and closing its channel. It returns how many it

@@ -66,6 +66,7 @@ func runBench(args []string) error {
 	memNodes := fs.Int("mem-nodes", 1_000_000, "znodes for the memory workload (0 skips it)")
 	durable := fs.Duration("durable", 2*time.Second, "how long each durable write workload runs")
 	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
+	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
 	fs.Parse(args)
 	for _, g := range []int{1, 2} {
 		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
@@ -104,6 +105,11 @@ func runBench(args []string) error {
 		}
 		fmt.Println(impact)
 	}
+	wr, err := bench.Watches(bench.WatchConfig{Sessions: *watchSessions})
+	if err != nil {
+		return err
+	}
+	fmt.Println(wr)
 	if *memNodes > 0 {
 		m, err := bench.Memory(bench.Config{Nodes: *memNodes, DataSize: *dataSize})
 		if err != nil {
