@@ -1,0 +1,285 @@
+package zkembed_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// The watch validator: a long random workload of writes, session closes,
+// registrations and removals, checked against a model that derives the
+// events from the log alone (which records a write produces which events,
+// by ZooKeeper's table) and decides with its own matching rules which watch
+// gets what. After every step each channel must hold exactly what the
+// model expects: every watched change fires exactly once, in order, none
+// before its record is in the log, none after removal.
+
+// vWatch is the model of one watch.
+type vWatch struct {
+	session int64
+	path    string
+	kind    string // data, exist, child, persistent, recursive
+	ch      <-chan zkembed.Event
+	pw      *zkembed.Watch
+	live    bool
+	want    []zkembed.Event
+	got     []zkembed.Event
+}
+
+func (w *vWatch) fires(e zkembed.Event) bool {
+	switch w.kind {
+	case "data", "exist":
+		return e.Path == w.path && (e.Type == zkembed.EventNodeCreated || e.Type == zkembed.EventNodeDataChanged || e.Type == zkembed.EventNodeDeleted)
+	case "child":
+		return e.Path == w.path && (e.Type == zkembed.EventNodeChildrenChanged || e.Type == zkembed.EventNodeDeleted)
+	case "persistent":
+		return e.Path == w.path
+	case "recursive":
+		return e.Type != zkembed.EventNodeChildrenChanged && (e.Path == w.path || strings.HasPrefix(e.Path, w.path+"/"))
+	}
+	panic(w.kind)
+}
+
+// eventsOf is ZooKeeper's trigger table applied to one record.
+func eventsOf(x *txn.Txn) []zkembed.Event {
+	var out []zkembed.Event
+	ev := func(t zkembed.EventType, p string) {
+		out = append(out, zkembed.Event{Type: t, State: zkembed.StateSyncConnected, Path: p, Zxid: x.Zxid})
+	}
+	parent := func(p string) string { q, _ := znode.Split(p); return q }
+	for _, op := range x.Ops {
+		switch op.Type {
+		case txn.TypeCreate:
+			ev(zkembed.EventNodeCreated, op.Path)
+			ev(zkembed.EventNodeChildrenChanged, parent(op.Path))
+		case txn.TypeDelete, txn.TypeDeleteContainer:
+			ev(zkembed.EventNodeDeleted, op.Path)
+			ev(zkembed.EventNodeChildrenChanged, parent(op.Path))
+		case txn.TypeSetData:
+			ev(zkembed.EventNodeDataChanged, op.Path)
+		case txn.TypeCloseSession:
+			for _, p := range op.Paths {
+				ev(zkembed.EventNodeDeleted, p)
+				ev(zkembed.EventNodeChildrenChanged, parent(p))
+			}
+		}
+	}
+	return out
+}
+
+func TestWatchValidatorRandom(t *testing.T) {
+	seeds, steps := 20, 600
+	if testing.Short() {
+		seeds = 4
+	}
+	total := 0
+	for seed := range seeds {
+		total += runWatchValidator(t, uint64(seed), steps)
+	}
+	t.Logf("%d seeds x %d steps: %d events checked", seeds, steps, total)
+}
+
+func runWatchValidator(t *testing.T, seed uint64, steps int) int {
+	e := newEnv(t)
+	rng := rand.New(rand.NewPCG(seed, 99))
+	paths := []string{"/a", "/a/b", "/a/c", "/a/b/d", "/e", "/e/f"}
+	const nSessions = 3
+	sessions := make([]*zkembed.Session, nSessions)
+	ids := make([]int64, nSessions)
+	streams := map[int64]*vWatch{}
+	for i := range sessions {
+		sessions[i] = e.session(t)
+		ids[i] = sessions[i].ID()
+	}
+	var watches, ended []*vWatch
+	seen := len(e.log.Records())
+	checked := 0
+
+	// advance feeds the model every record logged since the last step.
+	advance := func() {
+		recs := e.log.Records()
+		for _, x := range recs[seen:] {
+			for _, op := range x.Ops {
+				if op.Type != txn.TypeCloseSession {
+					continue
+				}
+				// The closing session's watches end first.
+				end := zkembed.Event{Type: zkembed.EventNone, State: zkembed.StateClosed}
+				for _, w := range watches {
+					if w.session == op.Session && w.live {
+						w.want, w.live = append(w.want, end), false
+					}
+				}
+				if st := streams[op.Session]; st != nil {
+					st.want, st.live = append(st.want, end), false
+					ended = append(ended, st)
+					delete(streams, op.Session)
+				}
+			}
+			for _, ev := range eventsOf(x) {
+				hit := map[int64]bool{}
+				for _, w := range watches {
+					if !w.live || !w.fires(ev) {
+						continue
+					}
+					w.want = append(w.want, ev)
+					hit[w.session] = true
+					if w.kind != "persistent" && w.kind != "recursive" {
+						w.live = false
+					}
+				}
+				for id, s := range streams {
+					if hit[id] {
+						s.want = append(s.want, ev)
+					}
+				}
+			}
+		}
+		seen = len(recs)
+		last := znode.Zxid(0)
+		if len(recs) > 0 {
+			last = recs[len(recs)-1].Zxid
+		}
+		all := append(append([]*vWatch{}, watches...), ended...)
+		for _, s := range streams {
+			all = append(all, s)
+		}
+		for _, w := range all {
+		drain:
+			for {
+				select {
+				case ev, ok := <-w.ch:
+					if !ok {
+						break drain
+					}
+					require.LessOrEqual(t, ev.Zxid, last, "event before its record is logged")
+					w.got = append(w.got, ev)
+				default:
+					break drain
+				}
+			}
+			require.Equal(t, w.want, w.got, "seed %d: %s watch of session %d on %s", seed, w.kind, w.session, w.path)
+		}
+	}
+
+	for step := range steps {
+		i := rng.IntN(nSessions)
+		s := sessions[i]
+		p := paths[rng.IntN(len(paths))]
+		switch r := rng.IntN(100); {
+		case r < 15:
+			mode := zkembed.ModePersistent
+			if rng.IntN(3) == 0 {
+				mode = zkembed.ModeEphemeral
+			}
+			_, _ = s.Create(ctx, p, []byte("x"), mode, zkembed.OpenACL())
+		case r < 25:
+			_ = s.Delete(ctx, p, -1)
+		case r < 37:
+			_, _ = s.SetData(ctx, p, []byte(fmt.Sprint(step)), -1)
+		case r < 40:
+			_, _ = s.SetACL(ctx, p, zkembed.OpenACL(), -1)
+		case r < 45:
+			q := paths[rng.IntN(len(paths))]
+			_, _ = s.Multi(ctx,
+				&zkembed.CreateOp{Path: q, Mode: zkembed.ModePersistent, ACL: zkembed.OpenACL()},
+				&zkembed.SetDataOp{Path: q, Data: []byte("m"), Version: -1},
+				&zkembed.SetDataOp{Path: p, Data: []byte("n"), Version: -1})
+		case r < 48:
+			require.NoError(t, s.Close(ctx))
+			sessions[i] = e.session(t)
+			ids[i] = sessions[i].ID()
+		case r < 56:
+			if _, _, ch, err := s.GetW(ctx, p); err == nil {
+				watches = append(watches, &vWatch{session: ids[i], path: p, kind: "data", ch: ch, live: true})
+			} else {
+				require.ErrorIs(t, err, zkembed.ErrNoNode)
+			}
+		case r < 64:
+			_, _, ch, err := s.ExistsW(ctx, p)
+			require.NoError(t, err)
+			watches = append(watches, &vWatch{session: ids[i], path: p, kind: "exist", ch: ch, live: true})
+		case r < 72:
+			if _, _, ch, err := s.ChildrenW(ctx, p); err == nil {
+				watches = append(watches, &vWatch{session: ids[i], path: p, kind: "child", ch: ch, live: true})
+			} else {
+				require.ErrorIs(t, err, zkembed.ErrNoNode)
+			}
+		case r < 78:
+			rec := rng.IntN(2) == 0
+			pw, err := s.AddWatch(ctx, p, rec)
+			require.NoError(t, err)
+			kind := "persistent"
+			if rec {
+				kind = "recursive"
+			}
+			watches = append(watches, &vWatch{session: ids[i], path: p, kind: kind, ch: pw.Events(), pw: pw, live: true})
+		case r < 86:
+			kind := zkembed.WatcherType(1 + rng.IntN(5))
+			selects := map[zkembed.WatcherType][]string{
+				zkembed.WatcherTypeChildren: {"child"}, zkembed.WatcherTypeData: {"data", "exist"},
+				zkembed.WatcherTypeAny:        {"data", "exist", "child", "persistent", "recursive"},
+				zkembed.WatcherTypePersistent: {"persistent"}, zkembed.WatcherTypePersistentRecursive: {"recursive"},
+			}[kind]
+			n := 0
+			for _, w := range watches {
+				if w.live && w.session == ids[i] && w.path == p && contains(selects, w.kind) {
+					w.live = false
+					w.want = append(w.want, zkembed.Event{Type: removedType(w.kind), State: zkembed.StateSyncConnected, Path: p})
+					n++
+				}
+			}
+			err := s.RemoveWatches(ctx, p, kind)
+			if n == 0 {
+				require.ErrorIs(t, err, zkembed.ErrNoWatcher)
+			} else {
+				require.NoError(t, err)
+			}
+		case r < 90:
+			for _, w := range watches {
+				if w.pw != nil && w.live && w.session == ids[i] {
+					require.NoError(t, w.pw.Close())
+					w.live = false
+					w.want = append(w.want, zkembed.Event{Type: zkembed.EventPersistentWatchRemoved, State: zkembed.StateSyncConnected, Path: w.path})
+					break
+				}
+			}
+		case r < 93:
+			if streams[ids[i]] == nil {
+				streams[ids[i]] = &vWatch{session: ids[i], kind: "stream", ch: s.Events(), live: true}
+			}
+		default:
+			_, _ = e.db.ReapNow()
+		}
+		advance()
+	}
+	for _, w := range watches {
+		checked += len(w.got)
+	}
+	return checked
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func removedType(kind string) zkembed.EventType {
+	switch kind {
+	case "child":
+		return zkembed.EventChildWatchRemoved
+	case "persistent", "recursive":
+		return zkembed.EventPersistentWatchRemoved
+	}
+	return zkembed.EventDataWatchRemoved
+}
