@@ -1,7 +1,7 @@
 // Package zkembed is Apache ZooKeeper as an embeddable Go library: the znode
 // tree, zxid-ordered transactions, sessions, ephemeral, sequential,
-// container and TTL nodes, and ACLs, inside the caller's process, with
-// ZooKeeper 3.8's semantics.
+// container and TTL nodes, watches and ACLs, inside the caller's process,
+// with ZooKeeper 3.8's semantics.
 //
 // Open an engine, open a session, and call ZooKeeper's operations on it:
 //
@@ -45,6 +45,23 @@
 // snapshot plus the log after it, and refuses a log with a gap. A storage
 // failure, or a write stalled past Options.WriteTimeout, stops writes
 // (ErrFailed) while reads go on. See commit.go and snapshots.go.
+//
+// # Watches
+//
+// GetW, ExistsW and ChildrenW set one-shot watches and return a channel
+// that receives one event; AddWatch sets a persistent or recursive watch
+// (a *Watch with Events and Close); RemoveWatches removes them; a
+// Session's Events is the stream of every notification it receives, once
+// per change. The events and the watches they fire are ZooKeeper's (with
+// the 3.9 fixes: modes coexist, removal by mode), each carries its change's
+// zxid, and a session has an event before any reply that shows the change,
+// its own included, in zxid order and within a multi in op order.
+// Registration is atomic with the read. Writers never wait for consumers;
+// Options.WatchBacklog bounds what a slow consumer of a persistent watch
+// or stream may hold, and passing it ends the stream with
+// ErrWatchOverflow instead of dropping an event. When a session ends its
+// watches and stream get an EventNone event (StateClosed or StateExpired)
+// and close. See watches.go and package watch.
 //
 // # Time and determinism
 //
