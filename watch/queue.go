@@ -125,12 +125,18 @@ func (q *Queue) pump() {
 			q.mu.Unlock()
 			return
 		}
+		// The event leaves the backlog only once sent, so that the
+		// backlog limit counts it while it waits: the bound does not
+		// depend on when this goroutine runs. Only the pump removes from
+		// the front.
 		e := q.backlog[0]
-		q.backlog[0] = znode.Event{}
-		q.backlog = q.backlog[1:]
 		q.mu.Unlock()
 		select {
 		case q.ch <- e:
+			q.mu.Lock()
+			q.backlog[0] = znode.Event{}
+			q.backlog = q.backlog[1:]
+			q.mu.Unlock()
 		case <-q.stop:
 			q.mu.Lock()
 			q.pumping, q.ending, q.backlog = false, true, nil

@@ -256,7 +256,7 @@ func (r *Registry) Trigger(e znode.Event) {
 	if r.recursive == 0 || e.Type == znode.EventNodeChildrenChanged {
 		return
 	}
-	for p := e.Path; p != "/"; {
+	for p := e.Path; len(p) > 1 && p[0] == '/'; {
 		p, _ = znode.Split(p)
 		pw := r.paths[p]
 		if pw == nil || pw.recursive == 0 {
@@ -342,7 +342,7 @@ func (r *Registry) Wants(e znode.Event) bool {
 	if r.recursive == 0 || e.Type == znode.EventNodeChildrenChanged {
 		return false
 	}
-	for p := e.Path; p != "/"; {
+	for p := e.Path; len(p) > 1 && p[0] == '/'; {
 		p, _ = znode.Split(p)
 		if pw := r.paths[p]; pw != nil && pw.recursive > 0 {
 			return true

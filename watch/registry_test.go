@@ -595,7 +595,7 @@ func TestEndSession(t *testing.T) {
 			// The other session still works; the ended one gets nothing.
 			r.Trigger(change(znode.EventNodeCreated, "/b/c", 5))
 			assert.Equal(t, fired(znode.EventNodeCreated, "/b/c", 5), recv(t, s2))
-			assert.Equal(t, 10-3, r.Len(), "session 2's data and exist watches on /b/c fired")
+			assert.Equal(t, 10-2, r.Len(), "session 2's data and exist watches on /b/c fired")
 
 			r.EndSession(1, state) // again: nothing left
 			r.EndSession(9, state) // unknown
@@ -634,6 +634,7 @@ func TestEndSessionAfterBacklog(t *testing.T) {
 func TestSessions(t *testing.T) {
 	r := newHarness(t).registry(10)
 	assert.Empty(t, r.Sessions())
+	assert.False(t, r.Active())
 	r.Add(1, "/a", Data)
 	r.Add(2, "/a", Persistent)
 	r.Stream(3)
@@ -645,6 +646,10 @@ func TestSessions(t *testing.T) {
 	r.Add(3, "/b", Child)
 	assert.Equal(t, 1, r.Remove(3, "/b", RemoveChildren))
 	assert.ElementsMatch(t, []int64{3}, r.Sessions(), "the stream keeps the session")
+	assert.True(t, r.Active(), "a stream alone keeps the registry active")
+	r.EndSession(3, znode.StateClosed)
+	assert.Empty(t, r.Sessions())
+	assert.False(t, r.Active())
 }
 
 // A persistent or recursive watch whose consumer falls behind by more
@@ -679,10 +684,7 @@ func TestRegistryWatchOverflow(t *testing.T) {
 				want = append(want, fired(e.Type, e.Path, e.Zxid))
 			}
 			require.True(t, overflowed, "the watch never overflowed")
-			// How many events fit is chanBuffer+limit, or one more when the
-			// pump already holds one (see TestQueueOverflowBoundExact).
-			assert.GreaterOrEqual(t, len(want), chanBuffer+limit)
-			assert.LessOrEqual(t, len(want), chanBuffer+limit+1)
+			assert.Equal(t, chanBuffer+limit, len(want), "exactly chanBuffer+limit events fit")
 			assert.False(t, r.RemoveWatch(w), "an overflowed watch is gone")
 			assert.ElementsMatch(t, []int64{2}, r.Sessions())
 			r.Trigger(change(znode.EventNodeDeleted, tc.event, 99)) // reaches only the other watch
@@ -717,14 +719,14 @@ func TestRegistryStreamOverflow(t *testing.T) {
 		want = append(want, fired(e.Type, e.Path, e.Zxid))
 	}
 	got := drain(t, s)
-	require.Greater(t, len(got), chanBuffer+limit-1)
 	n := len(got) - 1
-	assert.LessOrEqual(t, n, chanBuffer+limit+1)
+	assert.Equal(t, chanBuffer+limit, n)
 	assert.Equal(t, want[:n], got[:n])
 	assert.Equal(t, znode.EventNone, got[n].Type)
 	assert.ErrorIs(t, got[n].Err, ErrOverflow)
 	assert.Equal(t, 0, r.Len())
-	assert.ElementsMatch(t, []int64{1}, r.Sessions(), "the session entry outlives its ended stream") // see report
+	assert.Empty(t, r.Sessions(), "no watches, and the stream ended")
+	assert.False(t, r.Active(), "an overflowed stream no longer counts")
 
 	s2 := r.Stream(1)
 	assert.NotEqual(t, s, s2)
@@ -828,7 +830,6 @@ func TestRegistryConcurrent(t *testing.T) {
 		}
 	}
 	require.NoError(t, churnDone)
-	// Any churn watch left (none, since it waited for each) is ended below.
 	mu.Lock()
 	for s := int64(1); s <= sessions; s++ {
 		r.EndSession(s, znode.StateClosed)
@@ -1092,6 +1093,9 @@ func FuzzRegistry(f *testing.F) {
 			if got, want := r.Len(), m.liveCount(); got != want {
 				t.Fatalf("after op %d: Len() = %d, want %d", op%8, got, want)
 			}
+			if got, want := r.Active(), m.liveCount() > 0 || len(m.streams) > 0; got != want {
+				t.Fatalf("after op %d: Active() = %v, want %v", op%8, got, want)
+			}
 			got := r.Sessions()
 			slices.Sort(got)
 			if want := m.sessions(); !slices.Equal(got, want) {
@@ -1114,7 +1118,7 @@ func FuzzRegistry(f *testing.F) {
 				delete(m.streams, s)
 			}
 		}
-		if r.Len() != 0 || len(r.Sessions()) != 0 {
+		if r.Len() != 0 || len(r.Sessions()) != 0 || r.Active() {
 			t.Fatalf("after ending every session: Len() = %d, Sessions() = %v", r.Len(), r.Sessions())
 		}
 		for i, w := range m.watches {
