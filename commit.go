@@ -283,12 +283,18 @@ func (db *DB) applyAndQueueLocked(x *txn.Txn) error {
 // the tree through tree.Apply, the session table through the session ops.
 // REQUIRES: db.mu held.
 func (db *DB) applyLocked(x *txn.Txn) error {
-	var emit func(znode.Event)
+	var emit tree.Emit
 	if !db.mu.replaying {
 		emit = db.emit
+	}
+	if err := db.mu.working.Apply(x, emit); err != nil {
+		return err
+	}
+	if emit != nil {
 		for i := range x.Ops {
-			// The session's own watches end before the deletion of its
-			// ephemerals: a closed session is told nothing more.
+			// As in ZooKeeper, a closing session still gets the events of
+			// its own close (the deletion of its ephemerals); then its
+			// watches end.
 			if op := &x.Ops[i]; op.Type == txn.TypeCloseSession {
 				state := znode.StateClosed
 				if s := db.mu.sessions[op.Session]; s != nil && s.endState.Load() != 0 {
@@ -297,9 +303,6 @@ func (db *DB) applyLocked(x *txn.Txn) error {
 				db.mu.events = append(db.mu.events, notice{end: op.Session, state: state})
 			}
 		}
-	}
-	if err := db.mu.working.Apply(x, emit); err != nil {
-		return err
 	}
 	for i := range x.Ops {
 		op := &x.Ops[i]

@@ -45,7 +45,6 @@ package zkembed_test
 // (101). The wire adapter's own tests will have to cover them.
 
 import (
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -704,8 +703,6 @@ func TestConformanceWatchNotSet(t *testing.T) {
 // of the event's node (the parent's for NodeChildrenChanged). A watcher
 // without READ at that moment loses its watch and is told nothing.
 func TestConformanceWatchACL(t *testing.T) {
-	confKnownBug(t, "zkembed delivers watch events to sessions without READ on the node when the event fires; "+
-		"ZooKeeper (CVE-2024-23944 fix) consumes the watch and sends nothing")
 	confWatchScenario(t, confSharedServer, func(w *confWatchRun) {
 		a, b, c, d := w.session("A"), w.session("B"), w.session("C"), w.session("D")
 		P := w.prefix
@@ -799,8 +796,6 @@ func TestConformanceWatchSessionClose(t *testing.T) {
 // reply) the closing client may be sent NodeDeleted for its own watched
 // ephemerals before the close reply.
 func TestConformanceWatchSessionCloseOwn(t *testing.T) {
-	confKnownBug(t, "a session's own watches end (EventNone, Closed) when it closes; ZooKeeper first fires them "+
-		"for the deletion of the session's ephemerals (NodeDeleted, the parent's NodeChildrenChanged) before the close reply")
 	confWatchScenario(t, confSharedServer, func(w *confWatchRun) {
 		a, b := w.session("A"), w.session("B")
 		P := w.prefix
@@ -840,13 +835,4 @@ func TestConformanceWatchReaping(t *testing.T) {
 		w.stat(a, P)
 		w.children(a, P)
 	})
-}
-
-// confKnownBug skips a scenario that shows a known difference between
-// zkembed and ZooKeeper, unless ZKEMBED_CONF_BUGS is set.
-func confKnownBug(t *testing.T, desc string) {
-	t.Helper()
-	if os.Getenv("ZKEMBED_CONF_BUGS") == "" {
-		t.Skip("BUG: " + desc + " (ZKEMBED_CONF_BUGS=1 runs it)")
-	}
 }

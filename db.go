@@ -61,6 +61,9 @@ type DB struct {
 	// watches.go) and guards watches.
 	watchMu sync.Mutex
 	watches *watch.Registry
+	// watchers are the sessions with watches or a stream, for the READ
+	// check on delivery.
+	watchers map[int64]*sessionState
 	// registering counts registrations under way; watching is set while
 	// the registry has watches or streams. Without a log, writers keep
 	// their events only if either says someone may want them.
@@ -73,7 +76,7 @@ type DB struct {
 	watchStop chan struct{}
 	watchWG   sync.WaitGroup
 	// emit is emitLocked, tree.Apply's event callback.
-	emit func(znode.Event)
+	emit tree.Emit
 
 	mu struct {
 		sync.Mutex
@@ -194,6 +197,7 @@ func open(o Options, dir string) (*DB, error) {
 		watchStop: make(chan struct{}),
 	}
 	db.watches = watch.NewRegistry(o.WatchBacklog, db.watchStop, &db.watchWG)
+	db.watchers = map[int64]*sessionState{}
 	db.emit = db.emitLocked // once: a method value allocates
 	if dir != "" {
 		db.fs = o.FS // Open defaulted it

@@ -3,6 +3,7 @@ package zkembed
 import (
 	"context"
 
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/watch"
 	"github.com/zkembed/zkembed/znode"
@@ -77,17 +78,18 @@ const (
 // behind. Every event before it was delivered; the watch is gone.
 var ErrWatchOverflow = watch.ErrOverflow
 
-// notice is an entry of db.mu.events: a change to dispatch, or (end set)
-// the end of a session's watches.
+// notice is an entry of db.mu.events: a change to dispatch, with the ACL
+// of its node, or (end set) the end of a session's watches.
 type notice struct {
 	ev    znode.Event
+	acl   []znode.ACL
 	end   int64 // session whose watches end, with state
 	state znode.State
 }
 
 // emitLocked is tree.Apply's event callback. REQUIRES: db.mu held.
-func (db *DB) emitLocked(e znode.Event) {
-	db.mu.events = append(db.mu.events, notice{ev: e})
+func (db *DB) emitLocked(e znode.Event, acl []znode.ACL) {
+	db.mu.events = append(db.mu.events, notice{ev: e, acl: acl})
 }
 
 // watchInterest reports whether a dispatched event could reach anyone.
@@ -106,11 +108,31 @@ func (db *DB) dispatchLocked(events []notice) {
 		n := &events[i]
 		if n.end != 0 {
 			r.EndSession(n.end, n.state)
-		} else {
-			r.Trigger(n.ev)
+			delete(db.watchers, n.end)
+			continue
 		}
+		if acl.Allowed(n.acl, nil, znode.PermRead) {
+			r.Trigger(n.ev, nil) // anyone may read: the common case
+			continue
+		}
+		r.Trigger(n.ev, func(session int64) bool {
+			st := db.watchers[session]
+			return st != nil && acl.Allowed(n.acl, *st.ids.Load(), znode.PermRead)
+		})
 	}
 	db.watching.Store(r.Active())
+	if !r.Active() {
+		clear(db.watchers)
+	}
+}
+
+// forgetWatcherLocked drops session from db.watchers once it has no
+// watches or stream left, and updates watching. REQUIRES: watchMu held.
+func (db *DB) forgetWatcherLocked(session int64) {
+	if !db.watches.HasSession(session) {
+		delete(db.watchers, session)
+	}
+	db.watching.Store(db.watches.Active())
 }
 
 // flushEvents makes the working tree visible and dispatches its events,
@@ -169,6 +191,7 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 		return nil, err
 	}
 	w := db.watches.Add(session, path, kind)
+	db.watchers[session] = s.st
 	db.watching.Store(true)
 	return w, nil
 }
@@ -309,7 +332,7 @@ func (w *Watch) Close() error {
 	w.db.watchMu.Lock()
 	defer w.db.watchMu.Unlock()
 	w.db.watches.RemoveWatch(w.w)
-	w.db.watching.Store(w.db.watches.Active())
+	w.db.forgetWatcherLocked(w.w.Session())
 	return nil
 }
 
@@ -332,7 +355,7 @@ func (s *Session) RemoveWatches(ctx context.Context, path string, kind WatcherTy
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
 	n := db.watches.Remove(session, path, kind)
-	db.watching.Store(db.watches.Active())
+	db.forgetWatcherLocked(session)
 	if n == 0 {
 		return &OpError{Op: "removeWatches", Path: path, Err: ErrNoWatcher}
 	}
@@ -363,6 +386,7 @@ func (s *Session) Events() <-chan Event {
 		return ch
 	}
 	c := db.watches.Stream(s.st.id)
+	db.watchers[s.st.id] = s.st
 	db.watching.Store(true)
 	return c
 }

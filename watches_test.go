@@ -143,8 +143,9 @@ func TestWatchOwnWriteAndMultiOrder(t *testing.T) {
 	})
 }
 
-// Session close and expiry end the session's watches and stream, and the
-// session is told nothing about its own ephemerals' deletion; others are.
+// Session close and expiry end the session's watches and stream. As in
+// ZooKeeper, the closing session first gets the events of its own close
+// (its ephemerals' deletion), as do others.
 func TestWatchSessionEnd(t *testing.T) {
 	e := newEnv(t)
 	a, b := e.session(t), e.session(t)
@@ -160,7 +161,10 @@ func TestWatchSessionEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, a.Close(ctx))
-	for _, ch := range []<-chan zkembed.Event{aw, as, pw.Events()} {
+	assert.Equal(t, zkembed.EventNodeDeleted, ready(t, aw).Type)
+	closedAfter(t, aw)
+	for _, ch := range []<-chan zkembed.Event{as, pw.Events()} {
+		assert.Equal(t, zkembed.EventNodeDeleted, ready(t, ch).Type)
 		assert.Equal(t, zkembed.Event{Type: zkembed.EventNone, State: zkembed.StateClosed}, ready(t, ch))
 		closedAfter(t, ch)
 	}

@@ -27,12 +27,17 @@ func (e *ApplyError) Error() string {
 // Unwrap returns znode.ErrDataInconsistency.
 func (e *ApplyError) Unwrap() error { return znode.ErrDataInconsistency }
 
+// Emit receives a watch event and the ACL of the node it is about (the
+// parent, for NodeChildrenChanged; the deleted node, for NodeDeleted):
+// ZooKeeper delivers a notification only to a watcher with READ on it.
+type Emit func(e znode.Event, acl []znode.ACL)
+
 // Apply applies x to t and calls emit (if not nil) with each watch event the
 // change causes, in ZooKeeper's order. On error t may hold the ops of x
 // before the failing one; the engine never applies a record it did not
 // validate, and a multi is validated on a Clone first.
 // REQUIRES: t is writable.
-func (t *Tree) Apply(x *txn.Txn, emit func(znode.Event)) error {
+func (t *Tree) Apply(x *txn.Txn, emit Emit) error {
 	if x.Zxid <= t.zxid {
 		return &ApplyError{Zxid: x.Zxid, Reason: fmt.Sprintf("zxid not after %v", t.zxid)}
 	}
@@ -48,7 +53,7 @@ func (t *Tree) Apply(x *txn.Txn, emit func(znode.Event)) error {
 // ApplyOp applies one op of a transaction at zxid and time ms. The engine
 // uses it to prepare a multi op by op; Apply uses it for every op.
 // REQUIRES: t is writable.
-func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.Event)) error {
+func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit Emit) error {
 	fail := func(reason string) error {
 		return &ApplyError{Zxid: zxid, Op: op.Type, Path: op.Path, Reason: reason}
 	}
@@ -85,7 +90,7 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.
 		c.version, c.mzxid, c.mtime = op.Version, zxid, time
 		t.put(n, &c)
 		if emit != nil {
-			emit(znode.Event{Type: znode.EventNodeDataChanged, Path: op.Path, Zxid: zxid})
+			emit(znode.Event{Type: znode.EventNodeDataChanged, Path: op.Path, Zxid: zxid}, c.acl.entries)
 		}
 	case txn.TypeSetACL:
 		n := t.Get(op.Path)
@@ -104,7 +109,7 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.
 	return nil
 }
 
-func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.Event), fail func(string) error) error {
+func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit Emit, fail func(string) error) error {
 	parentPath, _ := znode.Split(op.Path)
 	parent := t.Get(parentPath)
 	if parent == nil {
@@ -137,13 +142,13 @@ func (t *Tree) create(zxid znode.Zxid, time int64, op *txn.Op, emit func(znode.E
 	t.put(parent, &p)
 	t.index(n, true)
 	if emit != nil {
-		emit(znode.Event{Type: znode.EventNodeCreated, Path: op.Path, Zxid: zxid})
-		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
+		emit(znode.Event{Type: znode.EventNodeCreated, Path: op.Path, Zxid: zxid}, n.acl.entries)
+		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid}, p.acl.entries)
 	}
 	return nil
 }
 
-func (t *Tree) delete(zxid znode.Zxid, path string, emit func(znode.Event), fail func(string) error) error {
+func (t *Tree) delete(zxid znode.Zxid, path string, emit Emit, fail func(string) error) error {
 	n := t.Get(path)
 	if n == nil {
 		return fail("no node")
@@ -165,8 +170,8 @@ func (t *Tree) delete(zxid znode.Zxid, path string, emit func(znode.Event), fail
 	t.put(parent, &p)
 	t.index(n, false)
 	if emit != nil {
-		emit(znode.Event{Type: znode.EventNodeDeleted, Path: path, Zxid: zxid})
-		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid})
+		emit(znode.Event{Type: znode.EventNodeDeleted, Path: path, Zxid: zxid}, n.acl.entries)
+		emit(znode.Event{Type: znode.EventNodeChildrenChanged, Path: parentPath, Zxid: zxid}, p.acl.entries)
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func TestApplyRejectsInconsistentRecords(t *testing.T) {
 func TestEvents(t *testing.T) {
 	tr := New()
 	var got []string
-	emit := func(e znode.Event) { got = append(got, fmt.Sprintf("%v %s %v", e.Type, e.Path, e.Zxid)) }
+	emit := func(e znode.Event, _ []znode.ACL) { got = append(got, fmt.Sprintf("%v %s %v", e.Type, e.Path, e.Zxid)) }
 	require.NoError(t, tr.Apply(&txn.Txn{Zxid: 1, Multi: true, Ops: []txn.Op{
 		create("/m", 1), create("/m/c", 1),
 		{Type: txn.TypeSetData, Path: "/m/c", Data: []byte("x"), Version: 1},

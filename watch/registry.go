@@ -100,6 +100,10 @@ type Watch struct {
 	ch      chan znode.Event // one-shot
 	q       *Queue           // persistent
 	gone    bool             // removed from the registry
+	// spent marks a one-shot watch that a change used up without telling
+	// its session (which could not read the node): like ZooKeeper's client
+	// it waits on, and only the end of its session closes it.
+	spent bool
 }
 
 // Kind returns the watch's kind.
@@ -107,6 +111,9 @@ func (w *Watch) Kind() Kind { return w.kind }
 
 // Path returns the watched path.
 func (w *Watch) Path() string { return w.path }
+
+// Session returns the session the watch belongs to.
+func (w *Watch) Session() int64 { return w.session }
 
 // C returns the channel the watch delivers on.
 func (w *Watch) C() <-chan znode.Event {
@@ -226,12 +233,18 @@ func (r *Registry) Stream(session int64) <-chan znode.Event {
 // path, which are removed; persistent watches on its path; recursive
 // watches on its path and its ancestors. Each session's stream gets e once
 // if any of its watches fired.
-func (r *Registry) Trigger(e znode.Event) {
+//
+// allowed (nil allows all) says whether a session may see the change
+// (ZooKeeper checks READ on the node before it sends a notification, the
+// fix for CVE-2024-23944). A session that may not gets nothing, and its
+// one-shot watches that fired are used up all the same.
+func (r *Registry) Trigger(e znode.Event, allowed func(session int64) bool) {
 	if r.count == 0 {
 		return
 	}
 	e.State = znode.StateSyncConnected
 	r.seq++
+	may := func(session int64) bool { return allowed == nil || allowed(session) }
 	if pw := r.paths[e.Path]; pw != nil {
 		kept := pw.watches[:0]
 		for _, w := range pw.watches {
@@ -239,12 +252,22 @@ func (r *Registry) Trigger(e znode.Event) {
 				kept = append(kept, w)
 				continue
 			}
-			r.notify(w.session, e)
+			ok := may(w.session)
 			if w.q == nil {
-				w.deliver(e)
-				r.forget(w)
+				if ok {
+					r.notify(w.session, e)
+					w.deliver(e)
+					r.forget(w)
+				} else {
+					r.spend(w)
+				}
 				continue
 			}
+			if !ok {
+				kept = append(kept, w)
+				continue
+			}
+			r.notify(w.session, e)
 			if !w.deliver(e) {
 				r.overflow(w)
 				continue
@@ -264,7 +287,7 @@ func (r *Registry) Trigger(e znode.Event) {
 		}
 		kept := pw.watches[:0]
 		for _, w := range pw.watches {
-			if w.kind != Recursive {
+			if w.kind != Recursive || !may(w.session) {
 				kept = append(kept, w)
 				continue
 			}
@@ -315,6 +338,14 @@ func (r *Registry) forget(w *Watch) {
 			delete(r.sessions, w.session)
 		}
 	}
+}
+
+// spend removes a one-shot watch from its path and the counts but keeps it
+// in its session, so that the session's end closes its channel; the
+// caller drops it from its path's list.
+func (r *Registry) spend(w *Watch) {
+	w.gone, w.spent = true, true
+	r.count--
 }
 
 // setWatches stores a path's remaining watches, dropping the entry when
@@ -401,6 +432,11 @@ func (r *Registry) EndSession(session int64, state znode.State) {
 	end := znode.Event{Type: znode.EventNone, State: state}
 	paths := map[string]struct{}{}
 	for w := range sw.watches {
+		if w.spent {
+			w.finish(end)
+			delete(sw.watches, w)
+			continue
+		}
 		paths[w.path] = struct{}{}
 	}
 	for p := range paths {

@@ -178,7 +178,7 @@ func TestTriggerOnOwnPath(t *testing.T) {
 				r := newHarness(t).registry(100)
 				w := r.Add(1, "/a/b", k)
 				require.Equal(t, 1, r.Len())
-				r.Trigger(change(typ, "/a/b", 7))
+				r.Trigger(change(typ, "/a/b", 7), nil)
 				if !want {
 					noEvent(t, w.C())
 					assert.Equal(t, 1, r.Len(), "a watch that did not fire stays")
@@ -240,7 +240,7 @@ func TestTriggerScope(t *testing.T) {
 			r := newHarness(t).registry(100)
 			w := r.Add(1, c.watch, c.kind)
 			s := r.Stream(1)
-			r.Trigger(change(c.typ, c.event, 3))
+			r.Trigger(change(c.typ, c.event, 3), nil)
 			if c.want {
 				assert.Equal(t, fired(c.typ, c.event, 3), recv(t, w.C()))
 				assert.Equal(t, fired(c.typ, c.event, 3), recv(t, s))
@@ -259,7 +259,7 @@ func TestTriggerSetsState(t *testing.T) {
 	w := r.Add(1, "/a", Data)
 	e := change(znode.EventNodeDataChanged, "/a", 1)
 	e.State = znode.StateExpired
-	r.Trigger(e)
+	r.Trigger(e, nil)
 	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 1), recv(t, w.C()))
 }
 
@@ -267,7 +267,7 @@ func TestTriggerWithoutWatches(t *testing.T) {
 	r := newHarness(t).registry(10)
 	s := r.Stream(1)
 	for _, typ := range changeTypes {
-		r.Trigger(change(typ, "/a", 1))
+		r.Trigger(change(typ, "/a", 1), nil)
 	}
 	noEvent(t, s)
 	assert.Equal(t, 0, r.Len())
@@ -285,14 +285,14 @@ func TestOneShotFiresOnce(t *testing.T) {
 			assert.Equal(t, k, w.Kind())
 			assert.Equal(t, "/a", w.Path())
 			require.Equal(t, 2, r.Len())
-			r.Trigger(change(znode.EventNodeDeleted, "/a", 1)) // fires every one-shot kind
+			r.Trigger(change(znode.EventNodeDeleted, "/a", 1), nil) // fires every one-shot kind
 			for _, x := range []*Watch{w, other} {
 				assert.Equal(t, fired(znode.EventNodeDeleted, "/a", 1), recv(t, x.C()))
 				recvClosed(t, x.C())
 			}
 			assert.Equal(t, 0, r.Len())
 			for _, typ := range changeTypes {
-				r.Trigger(change(typ, "/a", 2))
+				r.Trigger(change(typ, "/a", 2), nil)
 			}
 			assert.Equal(t, 0, r.Len())
 			assert.False(t, r.RemoveWatch(w), "a fired watch is no longer registered")
@@ -306,12 +306,12 @@ func TestOneShotWaitsForItsEvent(t *testing.T) {
 	r := newHarness(t).registry(10)
 	d := r.Add(1, "/a", Data)
 	c := r.Add(1, "/a", Child)
-	r.Trigger(change(znode.EventNodeChildrenChanged, "/a", 1))
+	r.Trigger(change(znode.EventNodeChildrenChanged, "/a", 1), nil)
 	assert.Equal(t, fired(znode.EventNodeChildrenChanged, "/a", 1), recv(t, c.C()))
 	recvClosed(t, c.C())
 	noEvent(t, d.C())
 	assert.Equal(t, 1, r.Len())
-	r.Trigger(change(znode.EventNodeDataChanged, "/a", 2))
+	r.Trigger(change(znode.EventNodeDataChanged, "/a", 2), nil)
 	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 2), recv(t, d.C()))
 	recvClosed(t, d.C())
 	assert.Equal(t, 0, r.Len())
@@ -336,7 +336,7 @@ func TestPersistentSurvivesDelete(t *testing.T) {
 		change(znode.EventNodeCreated, "/a", 6),
 	}
 	for _, e := range seq {
-		r.Trigger(e)
+		r.Trigger(e, nil)
 	}
 	assert.Equal(t, fired(znode.EventNodeCreated, "/a", 1), recv(t, d.C()))
 	recvClosed(t, d.C())
@@ -382,7 +382,7 @@ func TestStreamDedup(t *testing.T) {
 				}
 			}
 			r.Add(2, "/elsewhere", Persistent) // session 2: watches, none matching
-			r.Trigger(tc.event)
+			r.Trigger(tc.event, nil)
 			n := 0
 			for _, w := range ws {
 				select {
@@ -409,7 +409,7 @@ func TestStreamOrder(t *testing.T) {
 	r := newHarness(t).registry(1000)
 	r.Add(1, "/a", Persistent)
 	r.Add(1, "/b", Recursive)
-	r.Trigger(change(znode.EventNodeCreated, "/a", 1)) // before the stream: not on it
+	r.Trigger(change(znode.EventNodeCreated, "/a", 1), nil) // before the stream: not on it
 	s := r.Stream(1)
 	var want []znode.Event
 	for i := range 100 {
@@ -425,7 +425,7 @@ func TestStreamOrder(t *testing.T) {
 		case 3:
 			e = change(znode.EventNodeChildrenChanged, "/a", zx)
 		}
-		r.Trigger(e)
+		r.Trigger(e, nil)
 		if i%4 != 2 {
 			want = append(want, fired(e.Type, e.Path, e.Zxid))
 		}
@@ -495,7 +495,7 @@ func TestRemove(t *testing.T) {
 			// Nothing more is delivered to a removed watch (a send to its
 			// closed channel would panic); the others still fire.
 			for _, typ := range changeTypes {
-				r.Trigger(change(typ, "/p", 10))
+				r.Trigger(change(typ, "/p", 10), nil)
 			}
 			for _, k := range kinds {
 				if !slices.Contains(tc.removes, k) && firesTable[k][znode.EventNodeCreated] {
@@ -542,7 +542,7 @@ func TestRemoveWatch(t *testing.T) {
 	noEvent(t, d.C())
 	noEvent(t, s)
 
-	r.Trigger(change(znode.EventNodeDataChanged, "/a", 1))
+	r.Trigger(change(znode.EventNodeDataChanged, "/a", 1), nil)
 	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 1), recv(t, p2.C()))
 	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 1), recv(t, d.C()))
 	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 1), recv(t, s))
@@ -552,7 +552,7 @@ func TestRemoveWatch(t *testing.T) {
 	assert.True(t, r.RemoveWatch(rec))
 	assert.Equal(t, znode.Event{Type: znode.EventPersistentWatchRemoved, State: znode.StateSyncConnected, Path: "/b"}, recv(t, rec.C()))
 	recvClosed(t, rec.C())
-	r.Trigger(change(znode.EventNodeCreated, "/b/c", 2)) // the recursive count went down with it
+	r.Trigger(change(znode.EventNodeCreated, "/b/c", 2), nil) // the recursive count went down with it
 	noEvent(t, s)
 
 	c := r.Add(1, "/b", Child)
@@ -593,7 +593,7 @@ func TestEndSession(t *testing.T) {
 			noEvent(t, s2)
 
 			// The other session still works; the ended one gets nothing.
-			r.Trigger(change(znode.EventNodeCreated, "/b/c", 5))
+			r.Trigger(change(znode.EventNodeCreated, "/b/c", 5), nil)
 			assert.Equal(t, fired(znode.EventNodeCreated, "/b/c", 5), recv(t, s2))
 			assert.Equal(t, 10-2, r.Len(), "session 2's data and exist watches on /b/c fired")
 
@@ -621,7 +621,7 @@ func TestEndSessionAfterBacklog(t *testing.T) {
 	s := r.Stream(1)
 	var want []znode.Event
 	for i := range 3 * chanBuffer {
-		r.Trigger(change(znode.EventNodeDataChanged, "/a", znode.Zxid(i)))
+		r.Trigger(change(znode.EventNodeDataChanged, "/a", znode.Zxid(i)), nil)
 		want = append(want, fired(znode.EventNodeDataChanged, "/a", znode.Zxid(i)))
 	}
 	r.EndSession(1, znode.StateExpired)
@@ -639,7 +639,7 @@ func TestSessions(t *testing.T) {
 	r.Add(2, "/a", Persistent)
 	r.Stream(3)
 	assert.ElementsMatch(t, []int64{1, 2, 3}, r.Sessions())
-	r.Trigger(change(znode.EventNodeDataChanged, "/a", 1)) // session 1's only watch fires
+	r.Trigger(change(znode.EventNodeDataChanged, "/a", 1), nil) // session 1's only watch fires
 	assert.ElementsMatch(t, []int64{2, 3}, r.Sessions())
 	assert.Equal(t, 1, r.Remove(2, "/a", RemovePersistent))
 	assert.ElementsMatch(t, []int64{3}, r.Sessions())
@@ -674,7 +674,7 @@ func TestRegistryWatchOverflow(t *testing.T) {
 			overflowed := false
 			for i := range chanBuffer + limit + 10 {
 				e := change(znode.EventNodeDataChanged, tc.event, znode.Zxid(i))
-				r.Trigger(e)
+				r.Trigger(e, nil)
 				wantOther = append(wantOther, fired(e.Type, e.Path, e.Zxid))
 				assert.Equal(t, wantOther[i], recv(t, other.C()))
 				if r.Len() == 1 {
@@ -687,7 +687,7 @@ func TestRegistryWatchOverflow(t *testing.T) {
 			assert.Equal(t, chanBuffer+limit, len(want), "exactly chanBuffer+limit events fit")
 			assert.False(t, r.RemoveWatch(w), "an overflowed watch is gone")
 			assert.ElementsMatch(t, []int64{2}, r.Sessions())
-			r.Trigger(change(znode.EventNodeDeleted, tc.event, 99)) // reaches only the other watch
+			r.Trigger(change(znode.EventNodeDeleted, tc.event, 99), nil) // reaches only the other watch
 			assert.Equal(t, fired(znode.EventNodeDeleted, tc.event, 99), recv(t, other.C()))
 
 			got := drain(t, w.C())
@@ -714,7 +714,7 @@ func TestRegistryStreamOverflow(t *testing.T) {
 	for i := range chanBuffer + limit + 10 {
 		w := r.Add(1, "/a", Data)
 		e := change(znode.EventNodeDataChanged, "/a", znode.Zxid(i))
-		r.Trigger(e)
+		r.Trigger(e, nil)
 		assert.Equal(t, fired(e.Type, e.Path, e.Zxid), recv(t, w.C()), "the one-shot watch fires either way")
 		want = append(want, fired(e.Type, e.Path, e.Zxid))
 	}
@@ -731,7 +731,7 @@ func TestRegistryStreamOverflow(t *testing.T) {
 	s2 := r.Stream(1)
 	assert.NotEqual(t, s, s2)
 	r.Add(1, "/b", Persistent)
-	r.Trigger(change(znode.EventNodeCreated, "/b", 100))
+	r.Trigger(change(znode.EventNodeCreated, "/b", 100), nil)
 	assert.Equal(t, fired(znode.EventNodeCreated, "/b", 100), recv(t, s2))
 	assert.True(t, waitWithin(&h.wg, timeout))
 }
@@ -817,7 +817,7 @@ func TestRegistryConcurrent(t *testing.T) {
 			e = change(znode.EventNodeDataChanged, "/p", znode.Zxid(i))
 		}
 		mu.Lock()
-		r.Trigger(e)
+		r.Trigger(e, nil)
 		mu.Unlock()
 		for _, c := range cs {
 			if e.Type == znode.EventNodeChildrenChanged && strings.Contains(c.name, "recursive") {
@@ -1019,7 +1019,7 @@ func FuzzRegistry(f *testing.F) {
 			case 1, 7: // trigger
 				zxid++
 				e := change(changeTypes[int(b)%len(changeTypes)], path, zxid)
-				r.Trigger(e)
+				r.Trigger(e, nil)
 				m.trigger(e)
 			case 2: // remove
 				kind := RemoveKind(b % 6) // 0 selects nothing
@@ -1141,4 +1141,48 @@ func removeKinds(r RemoveKind) []Kind {
 		}
 	}
 	return nil
+}
+
+// A session that may not read the node is told nothing: its one-shot
+// watches that fired are used up (gone from the path, Len down), stay
+// silent, and close only when the session ends; its persistent watches
+// skip the event and stay; its stream hears nothing. Other sessions are
+// served as usual.
+func TestTriggerAllowed(t *testing.T) {
+	h := newHarness(t)
+	r := h.registry(100)
+	denied := r.Add(1, "/a", Data)
+	dp := r.Add(1, "/a", Persistent)
+	dr := r.Add(1, "/", Recursive)
+	ds := r.Stream(1)
+	ok := r.Add(2, "/a", Data)
+	os := r.Stream(2)
+	allowed := func(s int64) bool { return s == 2 }
+
+	r.Trigger(change(znode.EventNodeDataChanged, "/a", 5), allowed)
+	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 5), recv(t, ok.C()))
+	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 5), recv(t, os))
+	noEvent(t, denied.C())
+	noEvent(t, dp.C())
+	noEvent(t, dr.C())
+	noEvent(t, ds)
+	assert.Equal(t, 2, r.Len(), "the spent one-shot watch is gone; persistent and recursive stay")
+	assert.Zero(t, r.Remove(1, "/a", RemoveData), "a spent watch cannot be removed")
+	assert.False(t, r.RemoveWatch(denied))
+
+	// Readable again: the persistent watches deliver, the spent one not.
+	r.Trigger(change(znode.EventNodeDataChanged, "/a", 6), nil)
+	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 6), recv(t, dp.C()))
+	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 6), recv(t, dr.C()))
+	assert.Equal(t, fired(znode.EventNodeDataChanged, "/a", 6), recv(t, ds))
+	noEvent(t, denied.C())
+
+	r.EndSession(1, znode.StateExpired)
+	end := znode.Event{Type: znode.EventNone, State: znode.StateExpired}
+	assert.Equal(t, end, recv(t, denied.C()), "the spent watch ends with its session")
+	recvClosed(t, denied.C())
+	assert.Equal(t, []znode.Event{end}, drain(t, dp.C()))
+	assert.Equal(t, []znode.Event{end}, drain(t, dr.C()))
+	assert.Equal(t, []znode.Event{end}, drain(t, ds))
+	assert.Equal(t, []int64{2}, r.Sessions())
 }
