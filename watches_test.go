@@ -3,12 +3,15 @@ package zkembed_test
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/txn"
+	"github.com/zkembed/zkembed/txnlog"
 )
 
 // modes runs f on an engine with an (in-memory) log and on one without:
@@ -268,4 +271,71 @@ func TestWatchOverflow(t *testing.T) {
 	assert.Greater(t, n, 100)
 	assert.Less(t, n, 200)
 	require.ErrorIs(t, s.RemoveWatches(ctx, "/o", zkembed.WatcherTypePersistent), zkembed.ErrNoWatcher)
+}
+
+// slowLog is an in-memory log whose appends take a while and which says
+// how far it is durable.
+type slowLog struct {
+	*txnlog.Mem
+	durable atomic.Int64
+}
+
+func (l *slowLog) Append(records ...*txn.Txn) error {
+	time.Sleep(200 * time.Microsecond)
+	if err := l.Mem.Append(records...); err != nil {
+		return err
+	}
+	l.durable.Store(int64(records[len(records)-1].Zxid))
+	return nil
+}
+
+// No event is ever delivered before its change is durable: with concurrent
+// writers and slow appends, every event a watcher receives has a zxid the
+// log has already made durable.
+func TestWatchEventsNeverBeforeDurable(t *testing.T) {
+	log := &slowLog{Mem: txnlog.NewMem()}
+	db, err := zkembed.Open("", &zkembed.Options{Log: log})
+	require.NoError(t, err)
+	defer db.Close()
+	w := newSession(t, db)
+	pw, err := w.AddWatch(ctx, "/", true)
+	require.NoError(t, err)
+	stream := w.Events()
+	var checked atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range pw.Events() {
+			if e.Type == zkembed.EventNodeCreated || e.Type == zkembed.EventNodeDataChanged {
+				if d := zkembed.Zxid(log.durable.Load()); e.Zxid > d {
+					t.Errorf("event %v delivered when the log was durable to %v", e, d)
+				}
+				checked.Add(1)
+			}
+		}
+	}()
+	go func() {
+		for range stream {
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		s := newSession(t, db)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 50 {
+				p := fmt.Sprintf("/w%d-%d", i, j)
+				if _, err := s.Create(ctx, p, nil, zkembed.ModePersistent, zkembed.OpenACL()); !assert.NoError(t, err) {
+					return
+				}
+				_, err := s.SetData(ctx, p, []byte("x"), -1)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, pw.Close())
+	<-done
+	assert.Equal(t, int64(8*50*2), checked.Load())
 }
