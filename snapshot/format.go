@@ -65,11 +65,6 @@ type Session struct {
 
 // --- Encoding ---------------------------------------------------------------
 
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
 func appendSession(dst []byte, s Session) []byte {
 	dst = binary.AppendVarint(dst, s.ID)
 	return binary.AppendVarint(dst, int64(s.Timeout))
