@@ -1,6 +1,7 @@
 package zkembed_test
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,6 +31,31 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	time.Sleep(60 * time.Millisecond) // let expiry and reaping run for real
 	require.NoError(t, db.Check())
 	require.NoError(t, db.Close())
+}
+
+// Close ends the goroutines of watch consumers that stopped reading (a
+// persistent watch and a stream with a backlog), closing their channels.
+func TestCloseEndsSlowWatchConsumers(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	db, err := zkembed.Open("", nil)
+	require.NoError(t, err)
+	s, err := db.NewSession(ctx, nil)
+	require.NoError(t, err)
+	pw, err := s.AddWatch(ctx, "/", true)
+	require.NoError(t, err)
+	stream := s.Events()
+	for i := range 100 {
+		_, err := s.Create(ctx, fmt.Sprintf("/n%d", i), nil, zkembed.ModePersistent, zkembed.OpenACL())
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+	for _, ch := range []<-chan zkembed.Event{pw.Events(), stream} {
+		n := 0
+		for range ch {
+			n++
+		}
+		assert.Greater(t, n, 0)
+	}
 }
 
 // Dependencies flow one way: no subpackage imports the root package.
