@@ -177,12 +177,8 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 func (db *DB) readRoot() *tree.Tree {
 	if db.stale.Load() {
 		db.watchMu.Lock()
-		db.mu.Lock()
-		if db.stale.Load() {
-			db.publishLocked()
-		}
-		db.mu.Unlock()
-		db.watchMu.Unlock()
+		defer db.watchMu.Unlock()
+		return db.rootForWatchLocked()
 	}
 	return db.root.Load()
 }
@@ -192,9 +188,7 @@ func (db *DB) readRoot() *tree.Tree {
 // held, and no record of the working tree waits for the log.
 func (db *DB) publishLocked() {
 	db.dispatchLocked(db.mu.events)
-	clear(db.mu.events)
-	db.mu.events = db.mu.events[:0]
-	db.eventsWaiting.Store(false)
+	db.dropEventsLocked()
 	db.root.Store(db.mu.working.Snapshot())
 	db.stale.Store(false)
 }
@@ -204,21 +198,20 @@ func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
 
 // commitOneLocked commits a single-op transaction; the record and its op
 // share one allocation. REQUIRES: db.mu held.
-func (db *DB) commitOneLocked(session int64, now int64, op txn.Op) (*txn.Txn, error) {
+func (db *DB) commitOneLocked(session int64, now int64, op txn.Op) error {
 	rec := &struct {
 		txn.Txn
 		op [1]txn.Op
 	}{}
 	rec.op[0] = op
 	rec.Txn = txn.Txn{Time: now, Session: session, Ops: rec.op[:]}
-	return &rec.Txn, db.commitTxnLocked(&rec.Txn)
+	return db.commitTxnLocked(&rec.Txn)
 }
 
 // commitLocked commits ops as one transaction (a multi if multi is set).
 // REQUIRES: db.mu held.
-func (db *DB) commitLocked(session int64, now int64, multi bool, ops []txn.Op) (*txn.Txn, error) {
-	x := &txn.Txn{Time: now, Session: session, Multi: multi, Ops: ops}
-	return x, db.commitTxnLocked(x)
+func (db *DB) commitMultiLocked(session int64, now int64, ops []txn.Op) error {
+	return db.commitTxnLocked(&txn.Txn{Time: now, Session: session, Multi: true, Ops: ops})
 }
 
 // commitTxnLocked gives a record whose ops the caller validated against
@@ -290,31 +283,27 @@ func (db *DB) applyLocked(x *txn.Txn) error {
 	if err := db.mu.working.Apply(x, emit); err != nil {
 		return err
 	}
-	if emit != nil {
-		for i := range x.Ops {
-			// As in ZooKeeper, a closing session still gets the events of
-			// its own close (the deletion of its ephemerals); then its
-			// watches end.
-			if op := &x.Ops[i]; op.Type == txn.TypeCloseSession {
-				state := znode.StateClosed
-				if s := db.mu.sessions[op.Session]; s != nil && s.endState.Load() != 0 {
-					state = znode.State(s.endState.Load())
-				}
-				db.mu.events = append(db.mu.events, notice{end: op.Session, state: state})
-			}
-		}
-	}
 	for i := range x.Ops {
 		op := &x.Ops[i]
 		switch op.Type {
 		case txn.TypeCreateSession:
-			s := newSessionState(op.Session, op.Timeout)
-			db.mu.sessions[op.Session] = s
-			if op.Session >= db.mu.nextSession {
-				db.mu.nextSession = op.Session + 1
-			}
+			db.mu.sessions[op.Session] = newSessionState(op.Session, op.Timeout)
+			db.mu.nextSession = max(db.mu.nextSession, op.Session+1)
 		case txn.TypeCloseSession:
-			if s := db.mu.sessions[op.Session]; s != nil {
+			s := db.mu.sessions[op.Session]
+			if emit != nil {
+				// As in ZooKeeper, a closing session still gets the events
+				// of its own close (tree.Apply emitted them above); then
+				// its watches end.
+				state := znode.StateClosed
+				if s != nil {
+					if e := znode.State(s.endState.Load()); e != 0 {
+						state = e
+					}
+				}
+				db.mu.events = append(db.mu.events, notice{end: op.Session, state: state})
+			}
+			if s != nil {
 				s.closing.Store(true)
 				delete(db.mu.sessions, op.Session)
 			}

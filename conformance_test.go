@@ -161,11 +161,22 @@ func (s *confZKSystem) name() string { return "zookeeper" }
 
 func (s *confZKSystem) connect(t *testing.T) confClient {
 	t.Helper()
+	return &confZKClient{c: s.dial(t, nil)}
+}
+
+// dial opens a go-zk connection, with the event callback cb if not nil, and
+// waits for its session; the connection closes at cleanup.
+func (s *confZKSystem) dial(t *testing.T, cb zk.EventCallback) *zk.Conn {
+	t.Helper()
+	if cb == nil {
+		cb = func(zk.Event) {}
+	}
 	conn, events, err := zk.Connect(s.srv.Servers(), 10*time.Second,
-		zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false))
+		zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false), zk.WithEventCallback(cb))
 	if err != nil {
 		t.Fatalf("zk.Connect: %v", err)
 	}
+	t.Cleanup(conn.Close)
 	timeout := time.After(15 * time.Second)
 wait:
 	for {
@@ -178,7 +189,6 @@ wait:
 				break wait
 			}
 		case <-timeout:
-			conn.Close()
 			t.Fatal("zk: no session within 15s")
 		}
 	}
@@ -186,8 +196,7 @@ wait:
 		for range events { //nolint:revive // drain
 		}
 	}()
-	t.Cleanup(conn.Close)
-	return &confZKClient{c: conn}
+	return conn
 }
 
 func (s *confZKSystem) elapse(_ *testing.T, d time.Duration) { time.Sleep(d) }

@@ -114,37 +114,11 @@ type confZKWatchClient struct {
 func (s *confZKSystem) connectWatching(t *testing.T) confClient {
 	t.Helper()
 	w := &confZKWatchClient{}
-	conn, events, err := zk.Connect(s.srv.Servers(), 10*time.Second,
-		zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false),
-		zk.WithEventCallback(func(ev zk.Event) {
-			w.mu.Lock()
-			w.events = append(w.events, confEvent{int32(ev.Type), int32(ev.State), ev.Path})
-			w.mu.Unlock()
-		}))
-	if err != nil {
-		t.Fatalf("zk.Connect: %v", err)
-	}
-	timeout := time.After(15 * time.Second)
-wait:
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("zk: event channel closed before the session was established")
-			}
-			if ev.State == zk.StateHasSession {
-				break wait
-			}
-		case <-timeout:
-			conn.Close()
-			t.Fatal("zk: no session within 15s")
-		}
-	}
-	go func() {
-		for range events { //nolint:revive // drain
-		}
-	}()
-	t.Cleanup(conn.Close)
+	conn := s.dial(t, func(ev zk.Event) {
+		w.mu.Lock()
+		w.events = append(w.events, confEvent{int32(ev.Type), int32(ev.State), ev.Path})
+		w.mu.Unlock()
+	})
 	w.confZKClient = &confZKClient{c: conn}
 	return w
 }

@@ -97,7 +97,7 @@ func (db *DB) expireDueLocked() {
 			_ = db.closeSessionLocked(st, "expireSession")
 		}
 	}
-	if at, ok := q.earliest(); ok && q.timer == nil {
+	if at, ok := q.earliest(); ok && (q.timer == nil || at < q.armedAt) {
 		db.armExpiryLocked(at)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -143,7 +144,7 @@ func (s *Session) multiLocked(session int64, ops []Op, reqs []*createReq, result
 			results[i].Stat = scratch.Get(txop.Path).Stat()
 		}
 	}
-	if _, err := db.commitLocked(session, now, true, txops); err != nil {
+	if err := db.commitMultiLocked(session, now, txops); err != nil {
 		return false, &OpError{Op: "multi", Err: err}
 	}
 	return false, nil
@@ -257,7 +258,7 @@ func (s *Session) MultiRead(ctx context.Context, ops ...ReadOp) ([]OpResult, err
 		}
 		path := op.readPath()
 		results[i].Path = path
-		n, err := checkRead(t, s.ids(), path, znode.PermRead)
+		n, err := checkNode(t, s.ids(), path, znode.PermRead)
 		if err != nil {
 			results[i].Err = &OpError{Op: "multiRead", Path: path, Err: err}
 			continue
@@ -284,21 +285,24 @@ func (s *Session) DeleteAll(ctx context.Context, path string) error {
 	if err := znode.ValidatePath(path); err != nil {
 		return &OpError{Op: "deleteall", Path: path, Err: err}
 	}
-	t, _, err := s.readIn(ctx, "deleteall", path, znode.PermRead)
+	t, n, err := s.readIn(ctx, "deleteall", path, znode.PermRead)
 	if err != nil {
 		return err
 	}
-	// List breadth-first with getChildren's check (READ) on every node.
+	// List breadth-first with getChildren's check (READ) on every node;
+	// readIn checked path, and the nodes below come from the same snapshot.
+	ids := s.ids()
+	nodes := []*tree.Node{n}
 	subtree := []string{path}
-	for i := 0; i < len(subtree); i++ {
-		n, err := checkRead(t, s.ids(), subtree[i], znode.PermRead)
-		if err != nil {
-			return &OpError{Op: "deleteall", Path: subtree[i], Err: err}
+	for i := 0; i < len(nodes); i++ {
+		if i > 0 && !acl.Allowed(nodes[i].ACL(), ids, znode.PermRead) {
+			return &OpError{Op: "deleteall", Path: subtree[i], Err: znode.ErrNoAuth}
 		}
-		if n.NumChildren() == 0 {
+		if nodes[i].NumChildren() == 0 {
 			continue
 		}
 		t.Children(subtree[i], func(c *tree.Node) bool {
+			nodes = append(nodes, c)
 			subtree = append(subtree, c.Path())
 			return true
 		})

@@ -109,7 +109,7 @@ func (s *Session) write(ctx context.Context, opName, path string, prepare func(*
 		}
 		op, err := prepare(db.mu.working)
 		if err == nil {
-			_, err = db.commitOneLocked(session, db.nowMillis(), op)
+			err = db.commitOneLocked(session, db.nowMillis(), op)
 		}
 		if err != nil {
 			return &OpError{Op: opName, Path: path, Err: err}
@@ -232,15 +232,16 @@ func (s *Session) readIn(ctx context.Context, opName, path string, perm znode.Pe
 		return nil, nil, err
 	}
 	t := s.db.readRoot()
-	n, err := checkRead(t, s.ids(), path, perm)
+	n, err := checkNode(t, s.ids(), path, perm)
 	if err != nil {
 		return nil, nil, &OpError{Op: opName, Path: path, Err: err}
 	}
 	return t, n, nil
 }
 
-// checkRead applies a read's checks: ErrNoNode, then perm.
-func checkRead(t *tree.Tree, ids []znode.ID, path string, perm znode.Perm) (*tree.Node, error) {
+// checkNode applies the checks of an operation on an existing node, in the
+// server's order: ErrNoNode, then perm.
+func checkNode(t *tree.Tree, ids []znode.ID, path string, perm znode.Perm) (*tree.Node, error) {
 	n := t.Get(path)
 	if n == nil {
 		return nil, znode.ErrNoNode

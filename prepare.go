@@ -144,12 +144,9 @@ func prepareSetData(t *tree.Tree, ids []znode.ID, path string, data []byte, vers
 	if err := znode.ValidatePath(path); err != nil {
 		return txn.Op{}, err
 	}
-	n := t.Get(path)
-	if n == nil {
-		return txn.Op{}, znode.ErrNoNode
-	}
-	if !acl.Allowed(n.ACL(), ids, znode.PermWrite) {
-		return txn.Op{}, znode.ErrNoAuth
+	n, err := checkNode(t, ids, path, znode.PermWrite)
+	if err != nil {
+		return txn.Op{}, err
 	}
 	if version != -1 && version != n.Version() {
 		return txn.Op{}, znode.ErrBadVersion
@@ -165,12 +162,9 @@ func prepareSetACL(t *tree.Tree, ids []znode.ID, path string, list []znode.ACL, 
 	if err != nil {
 		return txn.Op{}, err
 	}
-	n := t.Get(path)
-	if n == nil {
-		return txn.Op{}, znode.ErrNoNode
-	}
-	if !acl.Allowed(n.ACL(), ids, znode.PermAdmin) {
-		return txn.Op{}, znode.ErrNoAuth
+	n, err := checkNode(t, ids, path, znode.PermAdmin)
+	if err != nil {
+		return txn.Op{}, err
 	}
 	if version != -1 && version != n.Aversion() {
 		return txn.Op{}, znode.ErrBadVersion
@@ -182,12 +176,9 @@ func prepareCheck(t *tree.Tree, ids []znode.ID, path string, version int32) (txn
 	if err := znode.ValidatePath(path); err != nil {
 		return txn.Op{}, err
 	}
-	n := t.Get(path)
-	if n == nil {
-		return txn.Op{}, znode.ErrNoNode
-	}
-	if !acl.Allowed(n.ACL(), ids, znode.PermRead) {
-		return txn.Op{}, znode.ErrNoAuth
+	n, err := checkNode(t, ids, path, znode.PermRead)
+	if err != nil {
+		return txn.Op{}, err
 	}
 	if version != -1 && version != n.Version() {
 		return txn.Op{}, znode.ErrBadVersion

@@ -61,7 +61,7 @@ func (db *DB) reapLocked() (int, error) {
 	})
 	for i, path := range doomed {
 		op := txn.Op{Type: txn.TypeDeleteContainer, Path: path}
-		if _, err := db.commitOneLocked(0, now, op); err != nil {
+		if err := db.commitOneLocked(0, now, op); err != nil {
 			return i, &OpError{Op: "deleteContainer", Path: path, Err: err}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
 )
@@ -96,7 +95,7 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 		}
 		id := db.mu.nextSession
 		op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
-		if _, err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
+		if err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
 			return &OpError{Op: "createSession", Err: err}
 		}
 		st = db.mu.sessions[id]
@@ -166,7 +165,7 @@ func (db *DB) endSession(id int64, opName string) error {
 // closeSessionLocked writes the closeSession transaction that ends st and
 // deletes all its ephemerals under one zxid. REQUIRES: db.mu held.
 func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
-	paths := deletionOrder(db.mu.working, st.id)
+	paths := db.mu.working.DeletionOrder(st.id)
 	size := 0
 	for _, p := range paths {
 		size += len(p) + binary.MaxVarintLen32
@@ -180,7 +179,7 @@ func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
 		state = znode.StateExpired
 	}
 	st.endState.Store(int32(state))
-	if _, err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
+	if err := db.commitOneLocked(st.id, db.nowMillis(), op); err != nil {
 		return &OpError{Op: opName, Err: err}
 	}
 	return nil
@@ -190,19 +189,6 @@ func (db *DB) closeSessionLocked(st *sessionState, opName string) error {
 // lists, well below txn.MaxRecordSize. A variable for tests.
 var closeSessionPathsMax = txn.MaxRecordSize / 4
 
-// deletionOrder lists a session's ephemerals in the order a closeSession
-// deletes them. Ephemerals have no children, so any order is valid;
-// ZooKeeper's is a hash order, ours is the reverse of path order.
-func deletionOrder(t *tree.Tree, session int64) []string {
-	var paths []string
-	t.Ephemerals(session, func(p string) bool {
-		paths = append(paths, p)
-		return true
-	})
-	slices.Reverse(paths)
-	return paths
-}
-
 // begin starts an operation of the session: it checks the context, the
 // engine and the session, and counts as a heartbeat. It returns the session
 // id.
@@ -210,11 +196,8 @@ func (s *Session) begin(ctx context.Context, op, path string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, &OpError{Op: op, Path: path, Err: err}
 	}
-	if s.st.closing.Load() {
-		if s.db.isClosed() {
-			return 0, &OpError{Op: op, Path: path, Err: ErrClosed}
-		}
-		return 0, &OpError{Op: op, Path: path, Err: ErrSessionExpired}
+	if err := s.stillOpen(op, path); err != nil {
+		return 0, err
 	}
 	if s.st.idleExpiry.Load() {
 		s.st.touch(s.db.nowMillis())

@@ -231,3 +231,18 @@ func TestManySessionsExpireInOrder(t *testing.T) {
 	}
 	assert.Len(t, closed, 50)
 }
+
+// An expiry pass that re-files a session to a later bucket must still arm
+// the timer for an earlier bucket (found in review: an idle session then
+// lived up to a whole timeout too long).
+func TestExpiryRearmsForEarlierBucket(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.db.NewSession(ctx, &zkembed.SessionOptions{Timeout: 40 * time.Second}) // kept alive by the engine
+	require.NoError(t, err)
+	e.clk.Advance(10 * time.Second)
+	y, err := e.db.NewSession(ctx, &zkembed.SessionOptions{Timeout: 40 * time.Second, IdleExpiry: true})
+	require.NoError(t, err)
+	e.clk.Advance(50 * time.Second) // y idle 50 s > 40 s + a tick
+	_, _, err = y.Exists(ctx, "/")
+	require.ErrorIs(t, err, zkembed.ErrSessionExpired)
+}

@@ -125,6 +125,12 @@ func (db *DB) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 		db.mu.Unlock()
 		return fail(ErrClosed)
 	}
+	if err := db.mu.failed; err != nil {
+		// The working tree may hold part of a record whose zxid it never
+		// reached: never write it.
+		db.mu.Unlock()
+		return fail(fmt.Errorf("%w: %w", ErrFailed, err))
+	}
 	db.background.Add(1) // Close waits for it, as for automatic snapshots
 	defer db.background.Done()
 	job := &snapshotJob{root: db.mu.working.Snapshot(), sessions: db.captureSessionsLocked()}

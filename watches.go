@@ -33,6 +33,22 @@ import (
 // publishes the write first.
 //
 // Lock order: watchMu, then db.mu, then sync.mu.
+//
+// Checked against a real server (conformance_watch_test.go): which one-shot
+// watches each write fires, the per-connection notification stream, the
+// READ check on delivery, and a closing session's events of its own close.
+// zkembed's own choices, not ZooKeeper rules (ZooKeeper's client decides
+// these, or go-zk cannot send the request):
+//   - the end of a session ends every watch and the stream with an EventNone
+//     event in StateClosed or StateExpired, then closes the channels;
+//   - RemoveWatches removes by mode, as 3.9 does (ZOOKEEPER-4472): Data or
+//     Children never touches a persistent watch (3.8.0's server would leave
+//     a half-watch), and Persistent and PersistentRecursive are accepted;
+//   - AddWatch and RemoveWatches validate the path, as the Java client does
+//     before sending;
+//   - the READ check on delivery applies to persistent and recursive
+//     watches with the ACL of the event's node, as the server's check for
+//     every notification does (compared only for one-shot watches).
 
 // Event is a watch notification; see znode.Event.
 type Event = znode.Event
@@ -151,9 +167,7 @@ func (db *DB) flushEvents() {
 			// No watch wants them, and a watch registered later reads a
 			// root that has these changes (it publishes the stale tree
 			// first): publishing can wait for a reader.
-			clear(db.mu.events)
-			db.mu.events = db.mu.events[:0]
-			db.eventsWaiting.Store(false)
+			db.dropEventsLocked()
 		}
 	}
 	db.mu.Unlock()
@@ -184,7 +198,7 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	defer db.registering.Add(-1)
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if err := s.stillOpenLocked(op, path); err != nil {
+	if err := s.stillOpen(op, path); err != nil {
 		return nil, err
 	}
 	if err := read(db.rootForWatchLocked()); err != nil {
@@ -196,10 +210,10 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	return w, nil
 }
 
-// stillOpenLocked fails for a session whose end may already have been
-// dispatched, so that no watch outlives its session.
-// REQUIRES: watchMu held.
-func (s *Session) stillOpenLocked(op, path string) error {
+// stillOpen fails for a session whose close or expiry has begun (or whose
+// engine closed). Under watchMu it also means the session's end has not
+// been dispatched, so that no watch outlives its session.
+func (s *Session) stillOpen(op, path string) error {
 	if s.st.closing.Load() {
 		if s.db.isClosed() {
 			return &OpError{Op: op, Path: path, Err: ErrClosed}
@@ -229,7 +243,7 @@ func (s *Session) GetW(ctx context.Context, path string) ([]byte, Stat, <-chan E
 	var n *tree.Node
 	w, err := s.registerWatch(ctx, "getData", path, watch.Data, func(t *tree.Tree) error {
 		var err error
-		n, err = checkRead(t, s.ids(), path, znode.PermRead)
+		n, err = checkNode(t, s.ids(), path, znode.PermRead)
 		if err != nil {
 			return &OpError{Op: "getData", Path: path, Err: err}
 		}
@@ -269,7 +283,7 @@ func (s *Session) ChildrenW(ctx context.Context, path string) ([]string, Stat, <
 	var names []string
 	var st Stat
 	w, err := s.registerWatch(ctx, "getChildren", path, watch.Child, func(t *tree.Tree) error {
-		n, err := checkRead(t, s.ids(), path, znode.PermRead)
+		n, err := checkNode(t, s.ids(), path, znode.PermRead)
 		if err != nil {
 			return &OpError{Op: "getChildren", Path: path, Err: err}
 		}
@@ -389,4 +403,12 @@ func (s *Session) Events() <-chan Event {
 	db.watchers[s.st.id] = s.st
 	db.watching.Store(true)
 	return c
+}
+
+// dropEventsLocked empties db.mu.events, keeping its array.
+// REQUIRES: db.mu held.
+func (db *DB) dropEventsLocked() {
+	clear(db.mu.events)
+	db.mu.events = db.mu.events[:0]
+	db.eventsWaiting.Store(false)
 }

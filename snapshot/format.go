@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"strings"
 
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/znode"
@@ -78,23 +77,6 @@ func appendSession(dst []byte, s Session) []byte {
 func Digest(t *tree.Tree) uint64 { return t.ComputeDigest() }
 
 // --- Decoding ---------------------------------------------------------------
-
-// nodeKey returns the (parent, name) ordering key of a path, as the tree
-// orders nodes. REQUIRES: path starts with '/'.
-func nodeKey(path string) (parent, name string) {
-	split := max(strings.LastIndexByte(path, '/'), 0)
-	return path[:split], path[split+1:]
-}
-
-// nodeLess reports whether the node at a sorts before the node at b.
-func nodeLess(a, b string) bool {
-	pa, na := nodeKey(a)
-	pb, nb := nodeKey(b)
-	if c := strings.Compare(pa, pb); c != 0 {
-		return c < 0
-	}
-	return na < nb
-}
 
 // decoder reads records from one verified chunk payload. After the first
 // error every read returns a zero value and the error sticks.
@@ -258,3 +240,6 @@ func (d *decoder) node(r *tree.NodeRecord) {
 	r.Aversion = d.int32("aversion")
 	r.Owner = d.varint("owner")
 }
+
+// nodeLess reports whether the node at a sorts before the node at b.
+func nodeLess(a, b string) bool { return tree.ComparePaths(a, b) < 0 }

@@ -2,7 +2,6 @@ package tree
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -67,11 +66,7 @@ func (t *Tree) ApplyOp(zxid znode.Zxid, time int64, op *txn.Op, emit Emit) error
 		if paths == nil {
 			// A record too large to list them says "all of them", in
 			// the engine's deletion order: reverse path order.
-			t.Ephemerals(op.Session, func(p string) bool {
-				paths = append(paths, p)
-				return true
-			})
-			slices.Reverse(paths)
+			paths = t.DeletionOrder(op.Session)
 		}
 		for _, p := range paths {
 			if err := t.delete(zxid, p, emit, func(r string) error {

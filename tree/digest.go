@@ -3,6 +3,8 @@ package tree
 import (
 	"encoding/binary"
 	"hash/crc64"
+
+	"github.com/zkembed/zkembed/internal/enc"
 )
 
 // The tree digest.
@@ -33,19 +35,9 @@ var ecma = crc64.MakeTable(crc64.ECMA)
 //	stat      varints: czxid, mzxid, pzxid, ctime, mtime, version,
 //	          cversion (stored), aversion, owner (raw)
 func AppendRecord(dst []byte, r *NodeRecord) []byte {
-	dst = appendString(dst, r.Path)
-	if r.Data == nil {
-		dst = binary.AppendVarint(dst, -1)
-	} else {
-		dst = binary.AppendVarint(dst, int64(len(r.Data)))
-		dst = append(dst, r.Data...)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(r.ACL)))
-	for _, a := range r.ACL {
-		dst = binary.AppendVarint(dst, int64(a.Perms))
-		dst = appendString(dst, a.Scheme)
-		dst = appendString(dst, a.ID.ID)
-	}
+	dst = enc.AppendString(dst, r.Path)
+	dst = enc.AppendData(dst, r.Data)
+	dst = enc.AppendACL(dst, r.ACL)
 	for _, v := range [...]int64{int64(r.Czxid), int64(r.Mzxid), int64(r.Pzxid), r.Ctime, r.Mtime,
 		int64(r.Version), int64(r.Cversion), int64(r.Aversion), r.Owner} {
 		dst = binary.AppendVarint(dst, v)
@@ -53,14 +45,9 @@ func AppendRecord(dst []byte, r *NodeRecord) []byte {
 	return dst
 }
 
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
 // EncodedDigest is the digest of a node given its AppendRecord encoding.
-func EncodedDigest(enc []byte) uint64 {
-	x := crc64.Checksum(enc, ecma)
+func EncodedDigest(b []byte) uint64 {
+	x := crc64.Checksum(b, ecma)
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27

@@ -48,24 +48,21 @@ func Restore(zxid znode.Zxid, records []NodeRecord) (*Tree, error) {
 	children := make(map[string]int32, len(records)/4)
 	for _, r := range records {
 		if r.Path != "/" {
+			if err := znode.ValidatePath(r.Path); err != nil {
+				return nil, fmt.Errorf("tree: restore: %w", err)
+			}
 			parent, _ := znode.Split(r.Path)
 			children[parent]++
 		}
 	}
 	// Insert in (parent, name) order: the B-tree then fills its nodes.
-	cmp := func(a, b NodeRecord) int { return compareKeys(a.Path, b.Path) }
+	cmp := func(a, b NodeRecord) int { return ComparePaths(a.Path, b.Path) }
 	if !slices.IsSortedFunc(records, cmp) {
 		slices.SortFunc(records, cmp)
 	}
-	sorted := records
-	for i, r := range sorted {
-		if i > 0 && sorted[i-1].Path == r.Path {
+	for i, r := range records {
+		if i > 0 && records[i-1].Path == r.Path {
 			return nil, fmt.Errorf("tree: restore: %s appears twice: %w", r.Path, znode.ErrDataInconsistency)
-		}
-		if r.Path != "/" {
-			if err := znode.ValidatePath(r.Path); err != nil {
-				return nil, fmt.Errorf("tree: restore: %w", err)
-			}
 		}
 		n := &Node{
 			path: r.Path, split: max(lastSlash(r.Path), 0), data: string(r.Data), nullData: r.Data == nil,
@@ -84,8 +81,9 @@ func Restore(zxid znode.Zxid, records []NodeRecord) (*Tree, error) {
 	return t, nil
 }
 
-// compareKeys orders paths as less orders nodes, without building nodes.
-func compareKeys(a, b string) int {
+// ComparePaths orders paths as the tree orders nodes, (parent, name), without
+// building nodes. REQUIRES: a and b are not empty.
+func ComparePaths(a, b string) int {
 	sa, sb := max(lastSlash(a), 0), max(lastSlash(b), 0)
 	if c := strings.Compare(a[:sa], b[:sb]); c != 0 {
 		return c

@@ -1,11 +1,12 @@
 package tree
 
 import (
-	"encoding/binary"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/tidwall/btree"
+	"github.com/zkembed/zkembed/internal/enc"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -238,16 +239,9 @@ func (t *Tree) internACL(entries []znode.ACL) *aclList {
 	if len(entries) == 1 && entries[0] == openACL.entries[0] {
 		return openACL
 	}
-	// Length-prefixed fields: ids may hold any byte, so separators alone
-	// would let two different lists share a key.
-	var key []byte
-	for _, e := range entries {
-		key = binary.AppendUvarint(key, uint64(len(e.Scheme)))
-		key = append(key, e.Scheme...)
-		key = binary.AppendUvarint(key, uint64(len(e.ID.ID)))
-		key = append(key, e.ID.ID...)
-		key = binary.AppendVarint(key, int64(e.Perms))
-	}
+	// The record encoding: length-prefixed, so unambiguous (ids may hold
+	// any byte).
+	key := enc.AppendACL(nil, entries)
 	if l, ok := t.w.acls[string(key)]; ok {
 		return l
 	}
@@ -257,4 +251,16 @@ func (t *Tree) internACL(entries []znode.ACL) *aclList {
 	l := &aclList{entries: append([]znode.ACL(nil), entries...)}
 	t.w.acls[string(key)] = l
 	return l
+}
+
+// DeletionOrder returns the paths of the session's ephemerals in the order
+// a closeSession deletes them: reverse path order. Nil if there are none.
+func (t *Tree) DeletionOrder(session int64) []string {
+	var paths []string
+	t.Ephemerals(session, func(p string) bool {
+		paths = append(paths, p)
+		return true
+	})
+	slices.Reverse(paths)
+	return paths
 }

@@ -51,6 +51,7 @@ import (
 	"hash/crc32"
 	"math"
 
+	"github.com/zkembed/zkembed/internal/enc"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -121,23 +122,23 @@ func appendOp(dst []byte, op *Op) []byte {
 	dst = binary.AppendVarint(dst, int64(op.Type))
 	switch op.Type {
 	case TypeCreate:
-		dst = appendString(dst, op.Path)
-		dst = appendData(dst, op.Data)
-		dst = appendACL(dst, op.ACL)
+		dst = enc.AppendString(dst, op.Path)
+		dst = enc.AppendData(dst, op.Data)
+		dst = enc.AppendACL(dst, op.ACL)
 		dst = binary.AppendVarint(dst, op.Owner)
 		dst = binary.AppendVarint(dst, int64(op.ParentCversion))
 	case TypeDelete, TypeDeleteContainer:
-		dst = appendString(dst, op.Path)
+		dst = enc.AppendString(dst, op.Path)
 	case TypeSetData:
-		dst = appendString(dst, op.Path)
-		dst = appendData(dst, op.Data)
+		dst = enc.AppendString(dst, op.Path)
+		dst = enc.AppendData(dst, op.Data)
 		dst = binary.AppendVarint(dst, int64(op.Version))
 	case TypeSetACL:
-		dst = appendString(dst, op.Path)
-		dst = appendACL(dst, op.ACL)
+		dst = enc.AppendString(dst, op.Path)
+		dst = enc.AppendACL(dst, op.ACL)
 		dst = binary.AppendVarint(dst, int64(op.Version))
 	case TypeCheck:
-		dst = appendString(dst, op.Path)
+		dst = enc.AppendString(dst, op.Path)
 		dst = binary.AppendVarint(dst, int64(op.Version))
 	case TypeCreateSession:
 		dst = binary.AppendVarint(dst, op.Session)
@@ -146,35 +147,12 @@ func appendOp(dst []byte, op *Op) []byte {
 		dst = binary.AppendVarint(dst, op.Session)
 		dst = binary.AppendUvarint(dst, uint64(len(op.Paths)))
 		for _, p := range op.Paths {
-			dst = appendString(dst, p)
+			dst = enc.AppendString(dst, p)
 		}
 	case TypeEpoch:
 		dst = binary.AppendVarint(dst, op.Epoch)
 	default:
 		panic(fmt.Sprintf("txn: encode: unknown op type %v", op.Type))
-	}
-	return dst
-}
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-func appendData(dst []byte, b []byte) []byte {
-	if b == nil {
-		return binary.AppendVarint(dst, -1)
-	}
-	dst = binary.AppendVarint(dst, int64(len(b)))
-	return append(dst, b...)
-}
-
-func appendACL(dst []byte, acl []znode.ACL) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(acl)))
-	for _, a := range acl {
-		dst = binary.AppendVarint(dst, int64(a.Perms))
-		dst = appendString(dst, a.Scheme)
-		dst = appendString(dst, a.ID.ID)
 	}
 	return dst
 }

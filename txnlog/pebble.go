@@ -220,8 +220,9 @@ func (p *Pebble) Append(records ...*txn.Txn) error {
 
 	b := p.db.NewBatch()
 	var key [keySize]byte
+	var v []byte // reused: Set copies it into the batch
 	for _, r := range records {
-		v := txn.Encode(r)
+		v = txn.AppendEncode(v[:0], r)
 		if len(v) > txn.MaxRecordSize {
 			_ = b.Close()
 			return fmt.Errorf("txnlog: append %v: record is %d bytes, more than the limit of %d: %w",

@@ -263,16 +263,9 @@ func (r *Registry) Trigger(e znode.Event, allowed func(session int64) bool) {
 				}
 				continue
 			}
-			if !ok {
+			if !ok || r.push(w, e) {
 				kept = append(kept, w)
-				continue
 			}
-			r.notify(w.session, e)
-			if !w.deliver(e) {
-				r.overflow(w)
-				continue
-			}
-			kept = append(kept, w)
 		}
 		r.setWatches(e.Path, pw, kept)
 	}
@@ -287,19 +280,23 @@ func (r *Registry) Trigger(e znode.Event, allowed func(session int64) bool) {
 		}
 		kept := pw.watches[:0]
 		for _, w := range pw.watches {
-			if w.kind != Recursive || !may(w.session) {
+			if w.kind != Recursive || !may(w.session) || r.push(w, e) {
 				kept = append(kept, w)
-				continue
 			}
-			r.notify(w.session, e)
-			if !w.deliver(e) {
-				r.overflow(w)
-				continue
-			}
-			kept = append(kept, w)
 		}
 		r.setWatches(p, pw, kept)
 	}
+}
+
+// push delivers e to persistent watch w and its session's stream; false
+// means w overflowed and is gone (the caller drops it from its path).
+func (r *Registry) push(w *Watch, e znode.Event) bool {
+	r.notify(w.session, e)
+	if !w.deliver(e) {
+		r.overflow(w)
+		return false
+	}
+	return true
 }
 
 // notify sends e on the session's stream, once per trigger.
@@ -390,7 +387,7 @@ func (r *Registry) HasSession(session int64) bool { return r.sessions[session] !
 // PersistentWatchRemoved) and closing its channel. It returns how many it
 // removed; ZooKeeper answers NoWatcher for none.
 func (r *Registry) Remove(session int64, path string, kind RemoveKind) int {
-	return r.removeIf(path, func(w *Watch) bool { return w.session == session && kind.selects(w.kind) })
+	return r.removeIf(path, func(w *Watch) bool { return w.session == session && kind.selects(w.kind) }, removed)
 }
 
 // RemoveWatch removes one watch (a persistent watch's Close). It reports
@@ -399,10 +396,17 @@ func (r *Registry) RemoveWatch(w *Watch) bool {
 	if w.gone {
 		return false
 	}
-	return r.removeIf(w.path, func(x *Watch) bool { return x == w }) == 1
+	return r.removeIf(w.path, func(x *Watch) bool { return x == w }, removed) == 1
 }
 
-func (r *Registry) removeIf(path string, match func(*Watch) bool) int {
+// removed is the last event of a watch that RemoveWatches or Close removed.
+func removed(w *Watch) znode.Event {
+	return znode.Event{Type: w.kind.removedEvent(), State: znode.StateSyncConnected, Path: w.path}
+}
+
+// removeIf removes the watches on path that match, ending each with the
+// event final gives it, and returns how many it removed.
+func (r *Registry) removeIf(path string, match func(*Watch) bool, final func(*Watch) znode.Event) int {
 	pw := r.paths[path]
 	if pw == nil {
 		return 0
@@ -414,7 +418,7 @@ func (r *Registry) removeIf(path string, match func(*Watch) bool) int {
 			kept = append(kept, w)
 			continue
 		}
-		w.finish(znode.Event{Type: w.kind.removedEvent(), State: znode.StateSyncConnected, Path: path})
+		w.finish(final(w))
 		r.forget(w)
 		n++
 	}
@@ -440,17 +444,7 @@ func (r *Registry) EndSession(session int64, state znode.State) {
 		paths[w.path] = struct{}{}
 	}
 	for p := range paths {
-		pw := r.paths[p]
-		kept := pw.watches[:0]
-		for _, w := range pw.watches {
-			if w.session != session {
-				kept = append(kept, w)
-				continue
-			}
-			w.finish(end)
-			r.forget(w)
-		}
-		r.setWatches(p, pw, kept)
+		r.removeIf(p, func(w *Watch) bool { return w.session == session }, func(*Watch) znode.Event { return end })
 	}
 	if sw.stream != nil {
 		sw.stream.end(end)
