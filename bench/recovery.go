@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/zkembed/zkembed"
@@ -120,7 +121,7 @@ func buildTree(dir string, nodes, dataSize int) (*zkembed.DB, *zkembed.Session, 
 			if i == 0 {
 				ops = append(ops, &zkembed.CreateOp{Path: "/bench", ACL: zkembed.OpenACL()})
 			}
-			ops = append(ops, &zkembed.CreateOp{Path: p[:len("/bench/p000")], ACL: zkembed.OpenACL()})
+			ops = append(ops, &zkembed.CreateOp{Path: p[:strings.LastIndexByte(p, '/')], ACL: zkembed.OpenACL()})
 		}
 		ops = append(ops, &zkembed.CreateOp{Path: p, Data: data, ACL: zkembed.OpenACL()})
 	}

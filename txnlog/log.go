@@ -90,12 +90,18 @@ func NewMem() *Mem { return &Mem{} }
 func (m *Mem) Append(records ...*txn.Txn) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range records {
-		if n := len(m.records); n > 0 && r.Zxid <= m.records[n-1].Zxid {
-			return fmt.Errorf("txnlog: append %v after %v: %w", r.Zxid, m.records[n-1].Zxid, znode.ErrDataInconsistency)
-		}
-		m.records = append(m.records, r)
+	// All or nothing, as Pebble's one batch: check every record first.
+	var last znode.Zxid
+	if n := len(m.records); n > 0 {
+		last = m.records[n-1].Zxid
 	}
+	for _, r := range records {
+		if r.Zxid <= last {
+			return fmt.Errorf("txnlog: append %v after %v: %w", r.Zxid, last, znode.ErrDataInconsistency)
+		}
+		last = r.Zxid
+	}
+	m.records = append(m.records, records...)
 	return nil
 }
 

@@ -906,3 +906,20 @@ func readAll(t testing.TB, fs vfs.FS, path string) []byte {
 	}
 	return b
 }
+
+// Both backends store a batch whole or not at all: a bad zxid in the middle
+// leaves the log as it was.
+func TestAppendAllOrNothing(t *testing.T) {
+	logs := map[string]txnlog.Log{
+		"mem":    txnlog.NewMem(),
+		"pebble": open(t, "/log", &txnlog.PebbleOptions{FS: vfs.NewMem()}),
+	}
+	for name, l := range logs {
+		appendRange(t, l, 1, 3)
+		if err := l.Append(rec(4), rec(6), rec(5)); err == nil {
+			t.Fatalf("%s: out-of-order batch accepted", name)
+		}
+		checkRange(t, replayAll(t, l, 0), 1, 3)
+		l.Close()
+	}
+}
