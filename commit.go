@@ -287,7 +287,7 @@ func (db *DB) applyLocked(x *txn.Txn) error {
 		op := &x.Ops[i]
 		switch op.Type {
 		case txn.TypeCreateSession:
-			db.mu.sessions[op.Session] = newSessionState(op.Session, op.Timeout)
+			db.mu.sessions[op.Session] = newSessionState(op.Session, op.Timeout, db.auth.Identity())
 			db.mu.nextSession = max(db.mu.nextSession, op.Session+1)
 		case txn.TypeCloseSession:
 			s := db.mu.sessions[op.Session]

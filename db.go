@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
@@ -32,9 +33,11 @@ type DB struct {
 	opts   Options
 	layout znode.Layout
 	clock  clock.Clock
-	log    txnlog.Log
-	fs     vfs.FS // the data directory's filesystem; nil in memory
-	dir    string // the data directory; "" in memory
+	// auth holds the authentication schemes sessions use.
+	auth *acl.Authorizer
+	log  txnlog.Log
+	fs   vfs.FS // the data directory's filesystem; nil in memory
+	dir  string // the data directory; "" in memory
 
 	// recovery says what Open restored.
 	recovery Recovery
@@ -191,6 +194,7 @@ func open(o Options, dir string) (*DB, error) {
 		layout: znode.Layout{CounterBits: uint(o.ZxidCounterBits)},
 		clock:  o.Clock,
 		log:    o.Log,
+		auth:   o.auth,
 		dir:    dir,
 
 		closeDone: make(chan struct{}),

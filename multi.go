@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -209,16 +208,16 @@ func (s *Session) prepareMultiOp(t *tree.Tree, session int64, op Op, req *create
 		if err := s.db.checkCreateArgs(req); err != nil {
 			return txn.Op{}, err
 		}
-		return prepareCreate(t, s.ids(), session, req)
+		return prepareCreate(t, s.who(), session, req)
 	case *DeleteOp:
-		return prepareDelete(t, s.ids(), o.Path, o.Version)
+		return prepareDelete(t, s.who(), o.Path, o.Version)
 	case *SetDataOp:
 		if err := s.db.checkDataSize(o.Data); err != nil {
 			return txn.Op{}, err
 		}
-		return prepareSetData(t, s.ids(), o.Path, bytes.Clone(o.Data), o.Version)
+		return prepareSetData(t, s.who(), o.Path, bytes.Clone(o.Data), o.Version)
 	case *CheckOp:
-		return prepareCheck(t, s.ids(), o.Path, o.Version)
+		return prepareCheck(t, s.who(), o.Path, o.Version)
 	}
 	panic("unreachable: multiArgs accepted " + fmt.Sprintf("%T", op))
 }
@@ -258,7 +257,7 @@ func (s *Session) MultiRead(ctx context.Context, ops ...ReadOp) ([]OpResult, err
 		}
 		path := op.readPath()
 		results[i].Path = path
-		n, err := checkNode(t, s.ids(), path, znode.PermRead)
+		n, err := checkNode(t, s.who(), path, znode.PermRead)
 		if err != nil {
 			results[i].Err = &OpError{Op: "multiRead", Path: path, Err: err}
 			continue
@@ -291,11 +290,11 @@ func (s *Session) DeleteAll(ctx context.Context, path string) error {
 	}
 	// List breadth-first with getChildren's check (READ) on every node;
 	// readIn checked path, and the nodes below come from the same snapshot.
-	ids := s.ids()
+	who := s.who()
 	nodes := []*tree.Node{n}
 	subtree := []string{path}
 	for i := 0; i < len(nodes); i++ {
-		if i > 0 && !acl.Allowed(nodes[i].ACL(), ids, znode.PermRead) {
+		if i > 0 && !who.Allowed(nodes[i].ACL(), znode.PermRead) {
 			return &OpError{Op: "deleteall", Path: subtree[i], Err: znode.ErrNoAuth}
 		}
 		if nodes[i].NumChildren() == 0 {

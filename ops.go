@@ -48,7 +48,7 @@ func (s *Session) create(ctx context.Context, opName string, r *createReq) (stri
 	r.data = bytes.Clone(r.data)
 	var final string
 	stat, err := s.write(ctx, opName, r.path, func(t *tree.Tree) (txn.Op, error) {
-		op, err := prepareCreate(t, s.ids(), s.st.id, r)
+		op, err := prepareCreate(t, s.who(), s.st.id, r)
 		final = op.Path
 		return op, err
 	})
@@ -65,7 +65,7 @@ func (s *Session) create(ctx context.Context, opName string, r *createReq) (stri
 // ErrNotEmpty.
 func (s *Session) Delete(ctx context.Context, path string, version int32) error {
 	_, err := s.write(ctx, "delete", path, func(t *tree.Tree) (txn.Op, error) {
-		return prepareDelete(t, s.ids(), path, version)
+		return prepareDelete(t, s.who(), path, version)
 	})
 	return err
 }
@@ -79,7 +79,7 @@ func (s *Session) SetData(ctx context.Context, path string, data []byte, version
 	}
 	data = bytes.Clone(data) // nil stays nil: ZooKeeper's null buffer
 	return s.write(ctx, "setData", path, func(t *tree.Tree) (txn.Op, error) {
-		return prepareSetData(t, s.ids(), path, data, version)
+		return prepareSetData(t, s.who(), path, data, version)
 	})
 }
 
@@ -89,7 +89,7 @@ func (s *Session) SetData(ctx context.Context, path string, data []byte, version
 // It fires no watch.
 func (s *Session) SetACL(ctx context.Context, path string, list []ACL, version int32) (Stat, error) {
 	return s.write(ctx, "setACL", path, func(t *tree.Tree) (txn.Op, error) {
-		return prepareSetACL(t, s.ids(), path, list, version)
+		return prepareSetACL(t, s.who(), path, list, version)
 	})
 }
 
@@ -202,7 +202,7 @@ func (s *Session) GetACL(ctx context.Context, path string) ([]ACL, Stat, error) 
 		return nil, Stat{}, err
 	}
 	list := n.ACL()
-	if acl.Allowed(list, s.ids(), znode.PermAdmin) {
+	if s.who().Allowed(list, znode.PermAdmin) {
 		list = append([]ACL(nil), list...)
 	} else {
 		list = acl.Mask(list)
@@ -232,7 +232,7 @@ func (s *Session) readIn(ctx context.Context, opName, path string, perm znode.Pe
 		return nil, nil, err
 	}
 	t := s.db.readRoot()
-	n, err := checkNode(t, s.ids(), path, perm)
+	n, err := checkNode(t, s.who(), path, perm)
 	if err != nil {
 		return nil, nil, &OpError{Op: opName, Path: path, Err: err}
 	}
@@ -241,19 +241,19 @@ func (s *Session) readIn(ctx context.Context, opName, path string, perm znode.Pe
 
 // checkNode applies the checks of an operation on an existing node, in the
 // server's order: ErrNoNode, then perm.
-func checkNode(t *tree.Tree, ids []znode.ID, path string, perm znode.Perm) (*tree.Node, error) {
+func checkNode(t *tree.Tree, who *acl.Identity, path string, perm znode.Perm) (*tree.Node, error) {
 	n := t.Get(path)
 	if n == nil {
 		return nil, znode.ErrNoNode
 	}
-	if !acl.Allowed(n.ACL(), ids, perm) {
+	if !who.Allowed(n.ACL(), perm) {
 		return nil, znode.ErrNoAuth
 	}
 	return n, nil
 }
 
-// ids returns the session's authentication ids.
-func (s *Session) ids() []znode.ID { return *s.st.ids.Load() }
+// who returns the session's identity.
+func (s *Session) who() *acl.Identity { return s.st.who.Load() }
 
 // ttlMillis converts a caller's TTL to the ms a record holds. A negative or
 // sub-millisecond TTL becomes 0, which is out of range, never "no TTL".

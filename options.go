@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
@@ -100,6 +101,20 @@ type Options struct {
 	// bytes each, plus the path), and one more ends the stream with
 	// ErrWatchOverflow. One-shot watches need no backlog. Default 65536.
 	WatchBacklog int
+
+	// SuperDigest enables ZooKeeper's super user
+	// (zookeeper.DigestAuthenticationProvider.superDigest): a digest id,
+	// "super:" + base64(sha1("super:" + password)) as acl.Digest makes it.
+	// A session that adds auth "digest" with "super:" + password then
+	// passes every permission check. Default: none.
+	SuperDigest string
+
+	// AuthProviders add authentication schemes (zookeeper.authProvider.*):
+	// each provider's scheme becomes valid in ACLs and in Session.AddAuth.
+	AuthProviders []acl.Provider
+
+	// auth is the authorizer built from SuperDigest and AuthProviders.
+	auth *acl.Authorizer
 }
 
 // Option defaults.
@@ -158,6 +173,11 @@ func (o *Options) resolve() (Options, error) {
 	if r.ContainerCheckInterval == 0 {
 		r.ContainerCheckInterval = DefaultContainerCheckInterval
 	}
+	auth, err := acl.NewAuthorizer(r.SuperDigest, r.AuthProviders...)
+	if err != nil {
+		return r, optionError("SuperDigest or AuthProviders", "", err.Error())
+	}
+	r.auth = auth
 	switch {
 	case r.TickTime < time.Millisecond:
 		return r, optionError("TickTime", r.TickTime, "must be at least 1ms")

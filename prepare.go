@@ -52,12 +52,12 @@ func (db *DB) checkDataSize(data []byte) error {
 }
 
 // prepareCreate validates a create whose arguments passed checkCreateArgs.
-func prepareCreate(t *tree.Tree, ids []znode.ID, session int64, r *createReq) (txn.Op, error) {
+func prepareCreate(t *tree.Tree, who *acl.Identity, session int64, r *createReq) (txn.Op, error) {
 	slash := strings.LastIndexByte(r.path, '/')
 	if slash < 0 || strings.IndexByte(r.path, 0) >= 0 {
 		return txn.Op{}, znode.ValidatePath(r.path)
 	}
-	fixed, err := acl.Fixup(r.acl, ids)
+	fixed, err := who.Fixup(r.acl)
 	if err != nil {
 		return txn.Op{}, err
 	}
@@ -65,7 +65,7 @@ func prepareCreate(t *tree.Tree, ids []znode.ID, session int64, r *createReq) (t
 	if parent == nil {
 		return txn.Op{}, znode.ErrNoNode
 	}
-	if !acl.Allowed(parent.ACL(), ids, znode.PermCreate) {
+	if !who.Allowed(parent.ACL(), znode.PermCreate) {
 		return txn.Op{}, znode.ErrNoAuth
 	}
 	final := r.path
@@ -112,7 +112,7 @@ func ownerFor(r *createReq, session int64) int64 {
 	return 0
 }
 
-func prepareDelete(t *tree.Tree, ids []znode.ID, path string, version int32) (txn.Op, error) {
+func prepareDelete(t *tree.Tree, who *acl.Identity, path string, version int32) (txn.Op, error) {
 	slash := strings.LastIndexByte(path, '/')
 	if slash < 0 || strings.IndexByte(path, 0) >= 0 {
 		return txn.Op{}, znode.ValidatePath(path)
@@ -124,7 +124,7 @@ func prepareDelete(t *tree.Tree, ids []znode.ID, path string, version int32) (tx
 	if parent == nil {
 		return txn.Op{}, znode.ErrNoNode
 	}
-	if !acl.Allowed(parent.ACL(), ids, znode.PermDelete) {
+	if !who.Allowed(parent.ACL(), znode.PermDelete) {
 		return txn.Op{}, znode.ErrNoAuth
 	}
 	n := t.Get(path)
@@ -140,11 +140,11 @@ func prepareDelete(t *tree.Tree, ids []znode.ID, path string, version int32) (tx
 	return txn.Op{Type: txn.TypeDelete, Path: path}, nil
 }
 
-func prepareSetData(t *tree.Tree, ids []znode.ID, path string, data []byte, version int32) (txn.Op, error) {
+func prepareSetData(t *tree.Tree, who *acl.Identity, path string, data []byte, version int32) (txn.Op, error) {
 	if err := znode.ValidatePath(path); err != nil {
 		return txn.Op{}, err
 	}
-	n, err := checkNode(t, ids, path, znode.PermWrite)
+	n, err := checkNode(t, who, path, znode.PermWrite)
 	if err != nil {
 		return txn.Op{}, err
 	}
@@ -154,15 +154,15 @@ func prepareSetData(t *tree.Tree, ids []znode.ID, path string, data []byte, vers
 	return txn.Op{Type: txn.TypeSetData, Path: path, Data: data, Version: n.Version() + 1}, nil
 }
 
-func prepareSetACL(t *tree.Tree, ids []znode.ID, path string, list []znode.ACL, version int32) (txn.Op, error) {
+func prepareSetACL(t *tree.Tree, who *acl.Identity, path string, list []znode.ACL, version int32) (txn.Op, error) {
 	if err := znode.ValidatePath(path); err != nil {
 		return txn.Op{}, err
 	}
-	fixed, err := acl.Fixup(list, ids)
+	fixed, err := who.Fixup(list)
 	if err != nil {
 		return txn.Op{}, err
 	}
-	n, err := checkNode(t, ids, path, znode.PermAdmin)
+	n, err := checkNode(t, who, path, znode.PermAdmin)
 	if err != nil {
 		return txn.Op{}, err
 	}
@@ -172,11 +172,11 @@ func prepareSetACL(t *tree.Tree, ids []znode.ID, path string, list []znode.ACL, 
 	return txn.Op{Type: txn.TypeSetACL, Path: path, ACL: fixed, Version: n.Aversion() + 1}, nil
 }
 
-func prepareCheck(t *tree.Tree, ids []znode.ID, path string, version int32) (txn.Op, error) {
+func prepareCheck(t *tree.Tree, who *acl.Identity, path string, version int32) (txn.Op, error) {
 	if err := znode.ValidatePath(path); err != nil {
 		return txn.Op{}, err
 	}
-	n, err := checkNode(t, ids, path, znode.PermRead)
+	n, err := checkNode(t, who, path, znode.PermRead)
 	if err != nil {
 		return txn.Op{}, err
 	}

@@ -3,10 +3,12 @@ package zkembed
 import (
 	"context"
 	"encoding/binary"
+	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
 )
@@ -26,6 +28,11 @@ type SessionOptions struct {
 	// the session ends only by Close, by DB.ExpireSession, or with the
 	// engine.
 	IdleExpiry bool
+
+	// Addr is the address the session comes from, for the ip ACL scheme:
+	// like every ZooKeeper connection, the session then holds the id
+	// ip:Addr. The wire protocol passes the peer's address. Default: none.
+	Addr netip.Addr
 }
 
 // Session is a ZooKeeper session: the owner of ephemeral nodes and the
@@ -50,8 +57,13 @@ type sessionState struct {
 	// bucket is the expiry bucket (ms) the session sits in; guarded by
 	// DB.mu.
 	bucket int64
-	// ids are the session's authentication ids.
-	ids atomic.Pointer[[]znode.ID]
+	// who is the session's identity: its authentication ids.
+	who atomic.Pointer[acl.Identity]
+	// authFailed is set once an addAuth failed: as ZooKeeper drops the
+	// connection, the session takes no more requests.
+	authFailed atomic.Bool
+	// addr is the address the session comes from (SessionOptions.Addr).
+	addr netip.Addr
 	// endState is the state its watches end with: StateClosed or
 	// StateExpired, set (under DB.mu) when its closeSession is committed.
 	endState atomic.Int32
@@ -69,10 +81,10 @@ func (s *sessionState) touch(now int64) {
 	}
 }
 
-func newSessionState(id int64, timeoutMillis int32) *sessionState {
+func newSessionState(id int64, timeoutMillis int32, who *acl.Identity) *sessionState {
 	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
 	s.idleExpiry.Store(true)
-	s.ids.Store(&[]znode.ID{})
+	s.who.Store(who)
 	return s
 }
 
@@ -100,6 +112,10 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 		}
 		st = db.mu.sessions[id]
 		st.idleExpiry.Store(o.IdleExpiry)
+		st.addr = o.Addr
+		if ip, ok := acl.AddrID(o.Addr); ok {
+			st.who.Store(st.who.Load().With(ip))
+		}
 		db.touchAndQueueLocked(st)
 		return nil
 	})

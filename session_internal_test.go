@@ -15,7 +15,7 @@ import (
 // A touch that read the clock before a later touch stored its time must not
 // move lastTouch back (found in review: it let a session expire early).
 func TestTouchNeverMovesBack(t *testing.T) {
-	s := newSessionState(1, 4000)
+	s := newSessionState(1, 4000, nil)
 	s.touch(3000)
 	s.touch(1000)
 	assert.Equal(t, int64(3000), s.lastTouch.Load())

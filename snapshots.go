@@ -165,7 +165,7 @@ func (db *DB) loadSnapshot() (znode.Zxid, []error, error) {
 			db.mu.nextSession = max(db.mu.nextSession, s.ID)
 			continue
 		}
-		db.mu.sessions[s.ID] = newSessionState(s.ID, s.Timeout)
+		db.mu.sessions[s.ID] = newSessionState(s.ID, s.Timeout, db.auth.Identity())
 		db.mu.nextSession = max(db.mu.nextSession, s.ID+1)
 	}
 	return meta.Zxid, skipped, nil

@@ -1,6 +1,9 @@
 package zkembed
 
-import "github.com/zkembed/zkembed/znode"
+import (
+	"github.com/zkembed/zkembed/acl"
+	"github.com/zkembed/zkembed/znode"
+)
 
 // The data model's types, defined in package znode and re-exported here so
 // that users need only this package.
@@ -88,3 +91,17 @@ type closedError struct{}
 
 func (closedError) Error() string { return "engine closed" }
 func (closedError) Unwrap() error { return znode.ErrConnectionLoss }
+
+// WorldACL gives everyone perms (go-zookeeper's zk.WorldACL).
+func WorldACL(perms Perm) []ACL { return []ACL{{Perms: perms, ID: znode.AnyoneID}} }
+
+// DigestACL gives the digest user with password perms (go-zookeeper's
+// zk.DigestACL). Only the digest is kept, never the password.
+func DigestACL(perms Perm, user, password string) []ACL {
+	return []ACL{{Perms: perms, ID: ID{Scheme: "digest", ID: acl.Digest(user, password)}}}
+}
+
+// AuthACL gives the creating session's authenticated ids perms
+// (go-zookeeper's zk.AuthACL); creating with it fails with ErrInvalidACL
+// for a session without any.
+func AuthACL(perms Perm) []ACL { return []ACL{{Perms: perms, ID: znode.AuthIDs}} }

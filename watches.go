@@ -127,13 +127,13 @@ func (db *DB) dispatchLocked(events []notice) {
 			delete(db.watchers, n.end)
 			continue
 		}
-		if acl.Allowed(n.acl, nil, znode.PermRead) {
+		if (*acl.Identity)(nil).Allowed(n.acl, znode.PermRead) {
 			r.Trigger(n.ev, nil) // anyone may read: the common case
 			continue
 		}
 		r.Trigger(n.ev, func(session int64) bool {
 			st := db.watchers[session]
-			return st != nil && acl.Allowed(n.acl, *st.ids.Load(), znode.PermRead)
+			return st != nil && st.who.Load().Allowed(n.acl, znode.PermRead)
 		})
 	}
 	db.watching.Store(r.Active())
@@ -220,6 +220,9 @@ func (s *Session) stillOpen(op, path string) error {
 		}
 		return &OpError{Op: op, Path: path, Err: ErrSessionExpired}
 	}
+	if s.st.authFailed.Load() {
+		return &OpError{Op: op, Path: path, Err: ErrAuthFailed}
+	}
 	return nil
 }
 
@@ -243,7 +246,7 @@ func (s *Session) GetW(ctx context.Context, path string) ([]byte, Stat, <-chan E
 	var n *tree.Node
 	w, err := s.registerWatch(ctx, "getData", path, watch.Data, func(t *tree.Tree) error {
 		var err error
-		n, err = checkNode(t, s.ids(), path, znode.PermRead)
+		n, err = checkNode(t, s.who(), path, znode.PermRead)
 		if err != nil {
 			return &OpError{Op: "getData", Path: path, Err: err}
 		}
@@ -283,7 +286,7 @@ func (s *Session) ChildrenW(ctx context.Context, path string) ([]string, Stat, <
 	var names []string
 	var st Stat
 	w, err := s.registerWatch(ctx, "getChildren", path, watch.Child, func(t *tree.Tree) error {
-		n, err := checkNode(t, s.ids(), path, znode.PermRead)
+		n, err := checkNode(t, s.who(), path, znode.PermRead)
 		if err != nil {
 			return &OpError{Op: "getChildren", Path: path, Err: err}
 		}

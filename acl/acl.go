@@ -2,7 +2,6 @@ package acl
 
 import (
 	"crypto/sha1"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"net/netip"
@@ -19,92 +18,15 @@ var openACL = znode.OpenACL()
 var SuperID = znode.ID{Scheme: "super", ID: ""}
 
 // Allowed reports whether a caller holding ids may do perm on a node whose
-// ACL is list.
+// ACL is list, with the built-in schemes only (see Identity.Allowed).
 func Allowed(list []znode.ACL, ids []znode.ID, perm znode.Perm) bool {
-	if len(list) == 0 {
-		return true
-	}
-	for _, id := range ids {
-		if id.Scheme == SuperID.Scheme {
-			return true
-		}
-	}
-	for _, e := range list {
-		if e.Perms&perm == 0 {
-			continue
-		}
-		if e.ID == znode.AnyoneID {
-			return true
-		}
-		for _, id := range ids {
-			if id.Scheme == e.Scheme && matches(e.Scheme, e.ID.ID, id.ID) {
-				return true
-			}
-		}
-	}
-	return false
+	return defaultAuthorizer.Identity(ids...).Allowed(list, perm)
 }
 
-// matches compares an ACL id with a caller id of the same scheme.
-func matches(scheme, aclID, callerID string) bool {
-	if scheme == "ip" {
-		return ipMatches(aclID, callerID)
-	}
-	return subtle.ConstantTimeCompare([]byte(aclID), []byte(callerID)) == 1
-}
-
-// Fixup turns the ACL list a caller gave into the list to store, as
-// ZooKeeper's PrepRequestProcessor.fixupACL does: duplicates are removed,
-// "auth" entries expand to each of the caller's authenticated ids (never ip,
-// never super), and every id must be valid for its scheme. The error wraps
-// znode.ErrInvalidACL. The result may be shared: callers must not modify it.
+// Fixup fixes up list for a caller holding ids, with the built-in schemes
+// only (see Identity.Fixup).
 func Fixup(list []znode.ACL, ids []znode.ID) ([]znode.ACL, error) {
-	if len(list) == 0 {
-		return nil, invalid("empty ACL list")
-	}
-	if len(list) == 1 && list[0] == openACL[0] {
-		return openACL, nil // the common case, shared and never modified
-	}
-	out := make([]znode.ACL, 0, len(list))
-	add := func(a znode.ACL) {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	for _, e := range list {
-		switch e.Scheme {
-		case "world":
-			if e.ID.ID != "anyone" {
-				return nil, invalid("world scheme only has id anyone, got %q", e.ID.ID)
-			}
-			add(e)
-		case "auth":
-			expanded := false
-			for _, id := range ids {
-				if id.Scheme == "ip" || id.Scheme == SuperID.Scheme {
-					continue
-				}
-				add(znode.ACL{Perms: e.Perms, ID: id})
-				expanded = true
-			}
-			if !expanded {
-				return nil, invalid("auth scheme needs an authenticated id")
-			}
-		case "digest":
-			if !ValidDigestID(e.ID.ID) {
-				return nil, invalid("digest id must be user:hash, got %q", e.ID.ID)
-			}
-			add(e)
-		case "ip":
-			if _, err := parseIPACL(e.ID.ID); err != nil {
-				return nil, invalid("ip id %q: %v", e.ID.ID, err)
-			}
-			add(e)
-		default:
-			return nil, invalid("unknown scheme %q", e.Scheme)
-		}
-	}
-	return out, nil
+	return defaultAuthorizer.Identity(ids...).Fixup(list)
 }
 
 func invalid(format string, args ...any) error {
