@@ -136,8 +136,9 @@ func AddrID(addr netip.Addr) (znode.ID, bool) {
 // JavaString returns b decoded as Java's new String(b, UTF_8) does and
 // encoded back to UTF-8: valid sequences stay, and each maximal ill-formed
 // subpart becomes one U+FFFD (the Unicode substitution practice Java
-// follows). ZooKeeper's digest provider hashes auth data after exactly
-// this round trip.
+// follows, except that an encoded surrogate, ED A0..BF 80..BF, is one
+// subpart). ZooKeeper's digest provider hashes auth data after exactly
+// this round trip; testdata/digest_vectors.txt holds Java's own answers.
 func JavaString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
@@ -167,9 +168,9 @@ func maximalSubpart(b []byte) int {
 		need = 1
 	case c == 0xE0:
 		need, lo = 2, 0xA0
-	case c == 0xED:
-		need, hi = 2, 0x9F
 	case c >= 0xE1 && c <= 0xEF:
+		// ED too: Java reads ED A0..BF xx as a whole (an encoded
+		// surrogate) before rejecting it, so it is one subpart.
 		need = 2
 	case c == 0xF0:
 		need, lo = 3, 0x90
@@ -197,9 +198,11 @@ func maximalSubpart(b []byte) int {
 // make the permission checks and ACL fix-ups of operations. It is
 // immutable; a nil *Identity has no ids and the built-in schemes only.
 type Identity struct {
-	a     *Authorizer
-	ids   []znode.ID
-	super bool
+	a *Authorizer
+	// ids are in the order they were added; order is ZooKeeper's
+	// iteration order of the same set (see javaSetOrder).
+	ids, order []znode.ID
+	super      bool
 }
 
 // Identity returns the identity holding ids.
@@ -208,13 +211,15 @@ func (a *Authorizer) Identity(ids ...znode.ID) *Identity {
 	return id.With(ids...)
 }
 
-// IDs returns the identity's ids, in the order they were added. The caller
+// IDs returns the identity's ids in the order ZooKeeper lists a
+// connection's ids (a Java hash set's order, not the order they were
+// added), which is also the order "auth" ACL entries expand in. The caller
 // must not modify the result.
 func (id *Identity) IDs() []znode.ID {
 	if id == nil {
 		return nil
 	}
-	return id.ids
+	return id.order
 }
 
 // With returns the identity with ids added; ids it holds already are not
@@ -231,6 +236,7 @@ func (id *Identity) With(ids ...znode.ID) *Identity {
 			out.super = out.super || x.Scheme == SuperID.Scheme
 		}
 	}
+	out.order = javaSetOrder(out.ids)
 	return out
 }
 
@@ -361,9 +367,9 @@ type ClientInfo struct {
 	User   string // the user it names
 }
 
-// WhoAmI describes an identity's ids as ZooKeeper's whoAmI does: the
-// scheme and the user, which for a digest id is the part before the colon
-// and otherwise the id itself.
+// WhoAmI describes an identity's ids as ZooKeeper's whoAmI does, in the
+// order of IDs: the scheme and the user, which for a digest id is the part
+// before the colon and otherwise the id itself.
 func (id *Identity) WhoAmI() []ClientInfo {
 	out := make([]ClientInfo, 0, len(id.IDs()))
 	for _, c := range id.IDs() {

@@ -29,6 +29,10 @@ func TestWorkloads(t *testing.T) {
 			require.Greater(t, r.Ratio, 0.0)
 		}
 	}
+	ar, err := bench.ACL(cfg)
+	require.NoError(t, err)
+	t.Log(ar)
+	require.Positive(t, ar.Check.NsPerOp)
 	writes, err := bench.Writes(cfg)
 	require.NoError(t, err)
 	for _, w := range writes {

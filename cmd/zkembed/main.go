@@ -77,6 +77,11 @@ func runBench(args []string) error {
 			fmt.Println(r)
 		}
 	}
+	aclRep, err := bench.ACL(bench.Config{Nodes: *nodes, DataSize: *dataSize})
+	if err != nil {
+		return err
+	}
+	fmt.Println(aclRep)
 	writes, err := bench.Writes(bench.Config{Nodes: *nodes, DataSize: *dataSize})
 	if err != nil {
 		return err
