@@ -3,8 +3,8 @@ package acl_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
