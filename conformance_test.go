@@ -36,10 +36,13 @@ package zkembed_test
 //   - go-zk has no getAllChildrenNumber, getEphemerals or multiRead calls, so
 //     those operations are not compared here.
 //
-// Sessions authenticate with nothing (zkembed's Go API has no addAuth yet), so
-// every ACL check runs as an unauthenticated caller on both systems, and ip
-// ACLs are only created, never used for a permission check (the engine's
-// in-process sessions have no remote address).
+// Sessions in the scenarios of this file authenticate with nothing and the
+// engine's sessions have no address, so their ACL checks run as an
+// unauthenticated caller on both systems, and ip ACLs are only created, never
+// used for a permission check. Clients can add auth (confClient.addAuth), and
+// conformance_acl_test.go runs an ACL matrix with digest, ip and super
+// identities: its engine sessions carry the address 127.0.0.1
+// (confEngineSystem.sessOpts), as go-zk's loopback connections do.
 
 import (
 	"bytes"
@@ -126,6 +129,7 @@ type confClient interface {
 	getACL(path string) ([]zk.ACL, confStat, error)
 	setACL(path string, acl []zk.ACL, version int32) (confStat, error)
 	multi(ops []confOp) ([]confResult, error)
+	addAuth(scheme string, auth []byte) error
 	close() error
 	code(err error) int32
 }
@@ -307,6 +311,8 @@ func (z *confZKClient) multi(ops []confOp) ([]confResult, error) {
 	return out, err
 }
 
+func (z *confZKClient) addAuth(scheme string, auth []byte) error { return z.c.AddAuth(scheme, auth) }
+
 func (z *confZKClient) close() error {
 	z.c.Close()
 	return nil
@@ -356,8 +362,9 @@ func (z *confZKClient) code(err error) int32 {
 // zkembed through its Go API.
 
 type confEngineSystem struct {
-	db  *zkembed.DB
-	clk *clock.Virtual
+	db       *zkembed.DB
+	clk      *clock.Virtual
+	sessOpts *zkembed.SessionOptions // for every new session; nil means defaults
 }
 
 func newConfEngineSystem(t *testing.T) *confEngineSystem {
@@ -375,7 +382,7 @@ func (e *confEngineSystem) name() string { return "zkembed" }
 
 func (e *confEngineSystem) connect(t *testing.T) confClient {
 	t.Helper()
-	s, err := e.db.NewSession(context.Background(), nil)
+	s, err := e.db.NewSession(context.Background(), e.sessOpts)
 	if err != nil {
 		t.Fatalf("zkembed NewSession: %v", err)
 	}
@@ -497,6 +504,10 @@ func (c *confEngineClient) multi(ops []confOp) ([]confResult, error) {
 		}
 	}
 	return out, err
+}
+
+func (c *confEngineClient) addAuth(scheme string, auth []byte) error {
+	return c.s.AddAuth(confCtx, scheme, auth)
 }
 
 func (c *confEngineClient) close() error { return c.s.Close(confCtx) }

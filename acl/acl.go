@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/zkembed/zkembed/znode"
 )
@@ -100,9 +101,10 @@ func parseIPACL(id string) (netip.Prefix, error) {
 	return netip.PrefixFrom(netip.AddrFrom4(octets), bits).Masked(), nil
 }
 
-// javaParseInt parses s as Java's Integer.parseInt does for ASCII input: an
-// optional sign, then at least one decimal digit, within int32. (Java also
-// accepts other Unicode decimal digits; ACL ids with them are rejected here.)
+// javaParseInt parses s as Java's Integer.parseInt does: an optional sign,
+// then at least one decimal digit, within int32. Like Java, it accepts every
+// Unicode decimal digit of the Basic Multilingual Plane ("١٢٧" is 127):
+// ZooKeeper accepts and matches the ip ACL id "١٢٧.0.0.1".
 func javaParseInt(s string) (int64, bool) {
 	neg := false
 	if len(s) > 1 && (s[0] == '+' || s[0] == '-') {
@@ -112,11 +114,12 @@ func javaParseInt(s string) (int64, bool) {
 		return 0, false
 	}
 	var v int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+	for _, r := range s {
+		d, ok := javaDigit(r)
+		if !ok {
 			return 0, false
 		}
-		v = v*10 + int64(s[i]-'0')
+		v = v*10 + d
 		if v > 1<<31 {
 			return 0, false
 		}
@@ -137,4 +140,23 @@ func ipMatches(aclID, callerID string) bool {
 	}
 	addr, err := netip.ParseAddr(callerID)
 	return err == nil && addr.Is4() && prefix.Contains(addr)
+}
+
+// javaDigit returns the value of r as Java's Character.digit(char, 10) sees
+// it: r must be a decimal digit (category Nd) of the Basic Multilingual
+// Plane (Java's parseInt reads UTF-16 chars, so a supplementary digit is two
+// surrogates, neither of them a digit). Unicode encodes each set of decimal
+// digits as ten consecutive code points from zero to nine.
+func javaDigit(r rune) (int64, bool) {
+	if r >= '0' && r <= '9' {
+		return int64(r - '0'), true
+	}
+	if r > 0xFFFF || !unicode.IsDigit(r) {
+		return 0, false
+	}
+	first := r
+	for unicode.IsDigit(first - 1) {
+		first--
+	}
+	return int64(r-first) % 10, true
 }

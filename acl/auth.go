@@ -285,10 +285,11 @@ func (a *Authorizer) matches(scheme, callerID, aclID string) bool {
 }
 
 // Fixup turns the ACL list a caller gave into the list to store, as
-// ZooKeeper's PrepRequestProcessor.fixupACL does: duplicates are removed,
-// "auth" entries expand to each of the identity's authenticated ids (digest
-// and providers' that say so; never ip, never super), and every id must be
-// valid for its scheme. The error wraps znode.ErrInvalidACL. The result may
+// ZooKeeper's PrepRequestProcessor.fixupACL does: duplicates are removed
+// from list, then "auth" entries expand to each of the identity's
+// authenticated ids (digest and providers' that say so; never ip, never
+// super), which may repeat other entries, and every id must be valid for
+// its scheme. The error wraps znode.ErrInvalidACL. The result may
 // be shared: callers must not modify it.
 func (id *Identity) Fixup(list []znode.ACL) ([]znode.ACL, error) {
 	if len(list) == 0 {
@@ -301,13 +302,16 @@ func (id *Identity) Fixup(list []znode.ACL) ([]znode.ACL, error) {
 	if id != nil {
 		a = id.a
 	}
+	// ZooKeeper removes duplicates from the list it is given, before auth
+	// entries are expanded, and not from the result: an expanded auth entry
+	// may repeat another entry (ZooKeeper stores [auth:31, digest:bob:31]
+	// from bob as digest:bob:31 twice).
 	out := make([]znode.ACL, 0, len(list))
-	add := func(e znode.ACL) {
-		if !slices.Contains(out, e) {
-			out = append(out, e)
+	add := func(e znode.ACL) { out = append(out, e) }
+	for i, e := range list {
+		if slices.Contains(list[:i], e) {
+			continue
 		}
-	}
-	for _, e := range list {
 		switch e.Scheme {
 		case "world":
 			if e.ID.ID != "anyone" {
