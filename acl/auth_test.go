@@ -185,3 +185,23 @@ func TestIDOrderMatchesZooKeeper(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 }
+
+// TestFixupZooKeeperQuirks pins two rules found against a real server by
+// the ACL conformance matrix.
+func TestFixupZooKeeperQuirks(t *testing.T) {
+	a, err := acl.NewAuthorizer("")
+	require.NoError(t, err)
+	bob := digestID("bob", "pw")
+	got, err := a.Identity(bob).Fixup([]znode.ACL{{Perms: znode.PermAll, ID: znode.AuthIDs}, {Perms: znode.PermAll, ID: bob}})
+	require.NoError(t, err)
+	assert.Equal(t, []znode.ACL{{Perms: znode.PermAll, ID: bob}, {Perms: znode.PermAll, ID: bob}}, got,
+		"duplicates are removed before auth expands, so an expansion may repeat an entry")
+
+	arabic := []znode.ACL{{Perms: znode.PermRead, ID: znode.ID{Scheme: "ip", ID: "١٢٧.0.0.1"}}}
+	got, err = a.Identity().Fixup(arabic)
+	require.NoError(t, err, "Java's parseInt reads any decimal digit")
+	assert.Equal(t, arabic, got)
+	assert.True(t, a.Identity(znode.ID{Scheme: "ip", ID: "127.0.0.1"}).Allowed(arabic, znode.PermRead))
+	_, err = a.Identity().Fixup([]znode.ACL{{Perms: znode.PermRead, ID: znode.ID{Scheme: "ip", ID: "𝟏27.0.0.1"}}})
+	assert.ErrorIs(t, err, znode.ErrInvalidACL, "a supplementary-plane digit is two UTF-16 surrogates to Java")
+}
