@@ -141,15 +141,6 @@ func (a *aclScript) session(r *confRun, name string, creds ...aclCred) *confSess
 	return s
 }
 
-func aclPermName(p int32) string {
-	for _, ps := range aclPermSets {
-		if ps.p == p {
-			return ps.name
-		}
-	}
-	return fmt.Sprint(p)
-}
-
 // aclACL is a one-entry ACL list.
 func aclACL(perms int32, scheme, id string) []zk.ACL {
 	return []zk.ACL{{Perms: perms, Scheme: scheme, ID: id}}
