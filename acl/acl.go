@@ -133,13 +133,17 @@ func javaParseInt(s string) (int64, bool) {
 	return v, true
 }
 
+// ipMatches is IPAuthenticationProvider.matches: the caller's id is read
+// with the same lenient parser as the ACL's address ("010.0.0.1",
+// "+10.0.0.1" and "١٠.0.0.1" match 10.0.0.0/8 in ZooKeeper), and never
+// with a prefix length.
 func ipMatches(aclID, callerID string) bool {
 	prefix, err := parseIPACL(aclID)
-	if err != nil {
+	if err != nil || strings.Contains(callerID, "/") {
 		return false
 	}
-	addr, err := netip.ParseAddr(callerID)
-	return err == nil && addr.Is4() && prefix.Contains(addr)
+	caller, err := parseIPACL(callerID)
+	return err == nil && prefix.Contains(caller.Addr())
 }
 
 // javaDigit returns the value of r as Java's Character.digit(char, 10) sees
