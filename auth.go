@@ -50,10 +50,8 @@ func (s *Session) failAuth() {
 	db := s.db
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if db.watches.HasSession(s.st.id) {
-		db.watches.EndSession(s.st.id, znode.StateAuthFailed)
-		db.forgetWatcherLocked(s.st.id)
-	}
+	db.watches.EndSession(s.st.id, znode.StateAuthFailed)
+	db.forgetWatcherLocked(s.st.id)
 }
 
 // WhoAmI returns the session's ids as ZooKeeper's whoAmI does: for each,

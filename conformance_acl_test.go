@@ -41,6 +41,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/internal/zkserver"
 )
@@ -48,9 +49,9 @@ import (
 const aclSuperPassword = "s3cret"
 
 var (
-	aclSuperDigest = zkserver.SuperDigest("super", aclSuperPassword)
-	aclBob         = zkserver.SuperDigest("bob", "pw") // same formula as any digest id
-	aclAlice       = zkserver.SuperDigest("alice", "pw")
+	aclSuperDigest = acl.Digest("super", aclSuperPassword)
+	aclBob         = acl.Digest("bob", "pw")
+	aclAlice       = acl.Digest("alice", "pw")
 	aclLoopback    = netip.MustParseAddr("127.0.0.1")
 )
 

@@ -13,6 +13,8 @@ func TestDigest(t *testing.T) {
 	// SEMANTICS.md §9.2, verified on ZooKeeper 3.8.
 	assert.Equal(t, "bob:ikIaKsbtGweaHnb/jKn7OHqbunM=", acl.Digest("bob", "pw"))
 	assert.Equal(t, acl.Digest("bob", "pw"), acl.DigestOf("bob:pw"))
+	// From ZooKeeper's DigestAuthenticationProvider.generateDigest.
+	assert.Equal(t, "super:D/InIHSb7yEEbrWz8b9l71RjZJU=", acl.Digest("super", "test"))
 }
 
 func TestValidDigestID(t *testing.T) {

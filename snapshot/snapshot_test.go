@@ -599,6 +599,20 @@ func crashCheck(fs vfs.FS, allowed map[znode.Zxid]string) error {
 	return nil
 }
 
+// snapshotAWithBNext returns a filesystem holding snapshot A of a big tree,
+// the tree B one create later (not yet written), and the dumps a load may
+// then return: A's or B's, by zxid.
+func snapshotAWithBNext(t *testing.T) (mem *vfs.MemFS, b *tree.Tree, allowed map[znode.Zxid]string) {
+	mem = newFS(t)
+	tr := bigTree(t)
+	a := tr.Snapshot()
+	_, err := Write(mem, dir, a, nil)
+	require.NoError(t, err)
+	apply(t, tr, create(tr, "/b", []byte("b"), znode.OpenACL(), 0))
+	b = tr.Snapshot()
+	return mem, b, map[znode.Zxid]string{a.Zxid(): dump(t, a), b.Zxid(): dump(t, b)}
+}
+
 // crashSweep writes snapshot A, then snapshot B (with the given mutation
 // of the protocol) through an FS that takes a crash clone before its k-th
 // operation, for every k, and checks each clone. The operations are
@@ -608,14 +622,7 @@ func crashCheck(fs vfs.FS, allowed map[znode.Zxid]string) error {
 func crashSweep(t *testing.T, cfg func() vfs.CrashCloneCfg, mutant int) []error {
 	var failures []error
 	for k := 0; ; k++ {
-		mem := newFS(t)
-		tr := bigTree(t)
-		a := tr.Snapshot()
-		_, err := Write(mem, dir, a, nil)
-		require.NoError(t, err)
-		apply(t, tr, create(tr, "/b", []byte("b"), znode.OpenACL(), 0))
-		b := tr.Snapshot()
-		allowed := map[znode.Zxid]string{a.Zxid(): dump(t, a), b.Zxid(): dump(t, b)}
+		mem, b, allowed := snapshotAWithBNext(t)
 
 		n := 0
 		var clone *vfs.MemFS
@@ -627,7 +634,7 @@ func crashSweep(t *testing.T, cfg func() vfs.CrashCloneCfg, mutant int) []error 
 			return nil
 		}))
 		testMutant = mutant
-		_, err = Write(fs, dir, b, nil)
+		_, err := Write(fs, dir, b, nil)
 		testMutant = mutantNone
 		require.NoError(t, err)
 		if clone == nil {
@@ -687,14 +694,7 @@ func TestCrashSweepCatchesMutants(t *testing.T) {
 func TestWriteFaults(t *testing.T) {
 	for _, errno := range []error{syscall.EIO, syscall.ENOSPC} {
 		for k := 0; ; k++ {
-			mem := newFS(t)
-			tr := bigTree(t)
-			a := tr.Snapshot()
-			_, err := Write(mem, dir, a, nil)
-			require.NoError(t, err)
-			apply(t, tr, create(tr, "/b", []byte("b"), znode.OpenACL(), 0))
-			b := tr.Snapshot()
-			allowed := map[znode.Zxid]string{a.Zxid(): dump(t, a), b.Zxid(): dump(t, b)}
+			mem, b, allowed := snapshotAWithBNext(t)
 
 			n := 0
 			var failed errorfs.Op
@@ -706,7 +706,7 @@ func TestWriteFaults(t *testing.T) {
 				}
 				return nil
 			}))
-			_, err = Write(fs, dir, b, nil)
+			_, err := Write(fs, dir, b, nil)
 			if n <= k {
 				require.NoError(t, err)
 				t.Logf("%v: %d fault points", errno, k)

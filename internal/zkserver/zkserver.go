@@ -2,8 +2,6 @@ package zkserver
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +80,7 @@ func WithContainerCheckInterval(d time.Duration) Option {
 
 // WithSuperDigest enables the ZooKeeper super user (JVM system property
 // zookeeper.DigestAuthenticationProvider.superDigest). digest has the form
-// "super:<base64 sha1>", as produced by [SuperDigest]; a client that then
+// "super:<base64 sha1>", as acl.Digest("super", password) produces it; a client that then
 // authenticates with AddAuth("digest", []byte("super:<password>")) bypasses
 // all ACL checks.
 func WithSuperDigest(digest string) Option {
@@ -107,14 +105,6 @@ func WithConfig(key, value string) Option {
 // (default [DefaultStartTimeout]).
 func WithStartTimeout(d time.Duration) Option {
 	return func(c *config) { c.startTimeout = d }
-}
-
-// SuperDigest returns the digest ZooKeeper's DigestAuthenticationProvider
-// computes for user and password, "user:base64(sha1(user:password))", suitable
-// for [WithSuperDigest] (with user "super").
-func SuperDigest(user, password string) string {
-	sum := sha1.Sum([]byte(user + ":" + password))
-	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
 func newConfig(opts []Option) *config {
