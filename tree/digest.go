@@ -105,21 +105,36 @@ func (t *Tree) nodeDigest(n *Node) uint64 {
 	return EncodedDigest(t.w.scratch)
 }
 
-// put stores n, replacing old (nil for a new node), and keeps the digest.
+// put stores n, replacing old (nil for a new node), and keeps the digest
+// and the memo of recent lookups.
 func (t *Tree) put(old, n *Node) {
 	t.nodes.Set(n)
-	if t.w.digesting {
-		if old != nil {
-			t.digest -= t.nodeDigest(old)
-		}
-		t.digest += t.nodeDigest(n)
+	r := &t.w.recent
+	if !t.w.digesting {
+		r.remember(n.path, n)
+		return
 	}
+	if old != nil {
+		t.digest -= t.memoDigest(r.find(old.path), old)
+	}
+	e := r.remember(n.path, n)
+	e.digest, e.hasDigest = t.nodeDigest(n), true
+	t.digest += e.digest
 }
 
-// remove deletes n and keeps the digest.
+// remove deletes n and keeps the digest and the memo.
 func (t *Tree) remove(n *Node) {
 	t.nodes.Delete(n)
 	if t.w.digesting {
-		t.digest -= t.nodeDigest(n)
+		t.digest -= t.memoDigest(t.w.recent.find(n.path), n)
 	}
+	t.w.recent.remember(n.path, nil)
+}
+
+// memoDigest is n's digest, taken from e when e remembers it for n.
+func (t *Tree) memoDigest(e *recentEntry, n *Node) uint64 {
+	if e != nil && e.node == n && e.hasDigest {
+		return e.digest
+	}
+	return t.nodeDigest(n)
 }

@@ -8,8 +8,9 @@
 // grandchildren. The path is stored once, with the position of its last
 // slash; the order is that of the key parent+"\x00"+name without building it.
 //
-// Ownership: a *Tree is either writable (one goroutine mutates it through
-// Apply) or a snapshot (Snapshot's result, never mutated, safe for any number
+// Ownership: a *Tree is either writable (one goroutine uses it: it mutates
+// it through Apply, and even its lookups update a memo of recent paths) or a
+// snapshot (Snapshot's result, never mutated, safe for any number
 // of concurrent readers). A Node is never modified after it is put in a tree;
 // a change replaces it. Snapshot is O(1): the B-trees share all nodes and the
 // writable tree clones a B-tree node only when it first writes to it.

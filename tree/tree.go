@@ -34,6 +34,7 @@ type writer struct {
 	// digesting is set by TrackDigest; scratch is its encoding buffer.
 	digesting bool
 	scratch   []byte
+	recent    recent // the last few lookups (see recent.go)
 }
 
 type ephKey struct {
@@ -88,6 +89,11 @@ func (t *Tree) Get(path string) *Node {
 	if path == "" {
 		path = "/"
 	}
+	if t.w != nil {
+		if e := t.w.recent.find(path); e != nil {
+			return e.node
+		}
+	}
 	split := lastSlash(path)
 	if split < 0 {
 		return nil
@@ -97,6 +103,9 @@ func (t *Tree) Get(path string) *Node {
 	n, _ := t.nodes.Get(p)
 	p.path = ""
 	probes.Put(p)
+	if t.w != nil {
+		t.w.recent.remember(path, n)
+	}
 	return n
 }
 
