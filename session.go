@@ -40,6 +40,9 @@ type SessionOptions struct {
 type Session struct {
 	db *DB
 	st *sessionState
+	// wire marks the handle of a wire connection: its watches have no
+	// channels, their events reach the connection's sink (server.go).
+	wire bool
 }
 
 // sessionState is the engine's record of a session.

@@ -204,7 +204,12 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	if err := read(db.rootForWatchLocked()); err != nil {
 		return nil, err
 	}
-	w := db.watches.Add(session, path, kind)
+	var w *watch.Watch
+	if s.wire {
+		w = db.watches.AddSilent(session, path, kind)
+	} else {
+		w = db.watches.Add(session, path, kind)
+	}
 	db.watchers[session] = s.st
 	db.watching.Store(true)
 	return w, nil

@@ -24,6 +24,9 @@ const chanBuffer = 4
 // which is bounded by a limit.
 type Queue struct {
 	ch chan znode.Event
+	// sink, if set, replaces the channel: every event goes straight to
+	// it (see Registry.Sink).
+	sink func(znode.Event) bool
 
 	mu      sync.Mutex
 	backlog []znode.Event
@@ -50,6 +53,9 @@ func (q *Queue) C() <-chan znode.Event { return q.ch }
 // the backlog is full: the caller must then end the Queue with an overflow
 // event.
 func (q *Queue) push(e znode.Event) bool {
+	if q.sink != nil {
+		return q.sink(e)
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.ending {
@@ -69,6 +75,10 @@ func (q *Queue) push(e znode.Event) bool {
 // closes the channel once it has been delivered. Later pushes and ends do
 // nothing.
 func (q *Queue) end(final znode.Event) {
+	if q.sink != nil {
+		q.sink(final)
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.ending {

@@ -64,6 +64,10 @@ const (
 	RemovePersistentRecursive RemoveKind = 5 // recursive watches (3.9)
 )
 
+// Selects reports whether removing watches of kind r removes a watch of
+// kind k.
+func (r RemoveKind) Selects(k Kind) bool { return r.selects(k) }
+
 func (r RemoveKind) selects(k Kind) bool {
 	switch r {
 	case RemoveChildren:
@@ -129,6 +133,9 @@ func (w *Watch) deliver(e znode.Event) bool {
 	if w.q != nil {
 		return w.q.push(e)
 	}
+	if w.ch == nil {
+		return true // silent: its session's stream is its only outlet
+	}
 	w.ch <- e // capacity 1, and a one-shot watch is delivered to once
 	close(w.ch)
 	return true
@@ -138,6 +145,9 @@ func (w *Watch) deliver(e znode.Event) bool {
 func (w *Watch) finish(e znode.Event) {
 	if w.q != nil {
 		w.q.end(e)
+		return
+	}
+	if w.ch == nil {
 		return
 	}
 	w.ch <- e
@@ -202,6 +212,33 @@ func (r *Registry) Add(session int64, path string, k Kind) *Watch {
 	} else {
 		w.ch = make(chan znode.Event, 1)
 	}
+	r.insert(w)
+	return w
+}
+
+// AddSilent registers a watch that has no channel: its events reach only
+// its session's stream or sink (a ZooKeeper connection, which receives
+// notifications, not per-watch channels). Its C is nil.
+func (r *Registry) AddSilent(session int64, path string, k Kind) *Watch {
+	w := &Watch{session: session, path: path, kind: k}
+	r.insert(w)
+	return w
+}
+
+// Has reports whether session has a watch of kind k on path.
+func (r *Registry) Has(session int64, path string, k Kind) bool {
+	if pw := r.paths[path]; pw != nil {
+		for _, w := range pw.watches {
+			if w.session == session && w.kind == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *Registry) insert(w *Watch) {
+	path, k, session := w.path, w.kind, w.session
 	pw := r.paths[path]
 	if pw == nil {
 		pw = &pathWatches{}
@@ -214,7 +251,6 @@ func (r *Registry) Add(session int64, path string, k Kind) *Watch {
 	}
 	r.session(session).watches[w] = struct{}{}
 	r.count++
-	return w
 }
 
 // Stream returns session's stream of notifications, creating it if need
@@ -226,6 +262,67 @@ func (r *Registry) Stream(session int64) <-chan znode.Event {
 		r.streams++
 	}
 	return sw.stream.C()
+}
+
+// Notify sends e to session's stream or sink, as a trigger would: for the
+// events ZooKeeper fires at once when a reconnecting client sets watches
+// on nodes that changed meanwhile.
+func (r *Registry) Notify(session int64, e znode.Event) {
+	r.seq++
+	r.notify(session, e)
+}
+
+// Sink makes fn session's stream: every notification the stream would
+// carry, its final event included, is handed to fn, in order, under the
+// caller's lock (fn must not block; false means the consumer fell behind,
+// and ends the stream as an overflow would). A sink replaces any stream or
+// sink the session had; a nil fn removes it without a final event, as when
+// a ZooKeeper connection goes away while its session lives on.
+func (r *Registry) Sink(session int64, fn func(znode.Event) bool) {
+	sw := r.session(session)
+	if sw.stream != nil {
+		sw.stream = nil
+		r.streams--
+	}
+	if fn != nil {
+		sw.stream = &Queue{sink: fn}
+		r.streams++
+	} else if len(sw.watches) == 0 {
+		delete(r.sessions, session)
+	}
+}
+
+// DropSession removes every watch of session without telling anyone (a
+// connection closed: ZooKeeper forgets its watches, and the client sets
+// them again on its next connection). The stream or sink stays.
+func (r *Registry) DropSession(session int64) {
+	sw := r.sessions[session]
+	if sw == nil {
+		return
+	}
+	paths := map[string]struct{}{}
+	for w := range sw.watches {
+		if w.spent {
+			delete(sw.watches, w)
+			continue
+		}
+		paths[w.path] = struct{}{}
+	}
+	for p := range paths {
+		pw := r.paths[p]
+		if pw == nil {
+			continue
+		}
+		kept := pw.watches[:0]
+		for _, w := range pw.watches {
+			if w.session != session {
+				kept = append(kept, w)
+				continue
+			}
+			r.forget(w)
+		}
+		r.setWatches(p, pw, kept)
+	}
 }
 
 // Trigger delivers e (a change: NodeCreated, NodeDeleted, NodeDataChanged

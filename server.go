@@ -1,0 +1,476 @@
+package zkembed
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkembed/zkembed/acl"
+	"github.com/zkembed/zkembed/wire"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// The server: ZooKeeper's client protocol over any net.Conn.
+//
+// Each connection has two goroutines. The reader decodes requests and runs
+// them one at a time, in arrival order, so replies leave in request order
+// and a read sees every earlier write of its connection. The writer copies
+// the connection's outbound buffer to the socket. Both replies and
+// notifications are appended to that buffer: notifications by the engine's
+// dispatcher (a watch sink, under watchMu), replies by the reader after the
+// operation returns. The engine dispatches a change's events before any
+// reply that could reveal the change, so a client gets its notifications
+// before the reply that follows them, as from ZooKeeper.
+//
+// Appending never blocks: a client that reads too slowly grows the buffer
+// up to ServerOptions.MaxPending bytes, past which its connection is closed
+// (its session lives on and may reconnect, as after any disconnection).
+// A dead client therefore never stalls the engine or other clients.
+//
+// Sessions of the wire expire after their timeout without requests or
+// pings (SessionOptions.IdleExpiry), and survive the loss of their
+// connection until then: a client that reconnects with the session id and
+// password gets the session back, and sets its watches again
+// (setWatches), since a connection's watches end with it, as in ZooKeeper.
+
+// ServerOptions configure a Server. The zero value is ZooKeeper's defaults.
+type ServerOptions struct {
+	// MaxFrame is the largest request frame accepted (ZooKeeper's
+	// jute.maxbuffer); a larger one closes the connection. Default
+	// wire.DefaultMaxFrame.
+	MaxFrame int
+	// MaxPending is how many bytes of replies and notifications may wait
+	// for a slow client before its connection is closed. Default 64 MiB.
+	MaxPending int
+	// HandshakeTimeout bounds the wait for a new connection's connect
+	// request. Default 10 s.
+	HandshakeTimeout time.Duration
+}
+
+// Server serves ZooKeeper's client protocol for a DB: over TCP with Serve,
+// or in process over net.Pipe with Dial. Close it before the DB.
+type Server struct {
+	db   *DB
+	opts ServerOptions
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	owners    map[int64]*conn // each session's current connection
+
+	wg      sync.WaitGroup
+	started time.Time
+	// counters for the four-letter words
+	received, sent atomic.Int64
+}
+
+// ErrServerClosed is returned by Serve and Dial after Close.
+var ErrServerClosed = errors.New("zkembed: server closed")
+
+// NewServer returns a server for db. It serves nothing until Serve,
+// ServeConn or Dial.
+func NewServer(db *DB, opts *ServerOptions) *Server {
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = wire.DefaultMaxFrame
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 64 << 20
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	return &Server{db: db, opts: o, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+		owners: map[int64]*conn{}, started: time.Now()}
+}
+
+// Serve accepts connections on l until Close (it then returns
+// ErrServerClosed) or until l fails.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.ServeConn(nc)
+	}
+}
+
+// ServeConn serves one connection in the background; Close ends it.
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &conn{srv: s, nc: nc, signal: make(chan struct{}, 1), done: make(chan struct{})}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.addr = ap.Addr().Unmap()
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// Dial connects to the server in process, over net.Pipe: its signature is
+// go-zookeeper's Dialer, so zk.Connect(servers, timeout,
+// zk.WithDialer(srv.Dial)) gives a *zk.Conn backed by the engine. The
+// address is ignored.
+func (s *Server) Dial(network, address string, timeout time.Duration) (net.Conn, error) {
+	client, server := net.Pipe()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrServerClosed
+	}
+	s.ServeConn(pipeConn{server})
+	return client, nil
+}
+
+// pipeConn gives a net.Pipe end a loopback address, so that in-process
+// sessions have an ip id (127.0.0.1) as local TCP clients do.
+type pipeConn struct{ net.Conn }
+
+func (pipeConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+}
+
+// Close stops accepting, closes every connection (their sessions live on
+// until they expire or the DB closes) and waits for the server's
+// goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// conn is one client connection.
+type conn struct {
+	srv  *Server
+	nc   net.Conn
+	addr netip.Addr
+
+	sess *Session // set by the handshake
+
+	outMu   sync.Mutex
+	out     []byte // replies and notifications not yet written
+	spare   []byte
+	dead    bool          // closed: appends are dropped
+	signal  chan struct{} // out has bytes
+	done    chan struct{} // closed by close
+	closing sync.Once
+
+	lastZxid atomic.Int64 // highest zxid the client has been told of
+	received atomic.Int64
+	sentN    atomic.Int64
+	opened   time.Time
+}
+
+// close ends the connection: both goroutines stop, its watches are
+// dropped, its sink removed. Safe to call more than once, from anywhere.
+func (c *conn) close() {
+	c.closing.Do(func() {
+		c.outMu.Lock()
+		c.dead = true
+		c.outMu.Unlock()
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// send appends one frame built by fill to the outbound buffer. It returns
+// false if the connection is closed or the client is too far behind (the
+// connection is then closed).
+func (c *conn) send(fill func(e *wire.Encoder)) bool {
+	c.outMu.Lock()
+	if c.dead {
+		c.outMu.Unlock()
+		return false
+	}
+	e := wire.Encoder{B: c.out}
+	start := wire.BeginFrame(&e)
+	fill(&e)
+	wire.EndFrame(&e, start)
+	c.out = e.B
+	over := len(c.out) > c.srv.opts.MaxPending
+	c.outMu.Unlock()
+	c.sentN.Add(1)
+	c.srv.sent.Add(1)
+	if over {
+		go c.close() // not under the engine's locks
+		return false
+	}
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// writeLoop writes the outbound buffer as it fills.
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	for {
+		select {
+		case <-c.signal:
+		case <-c.done:
+			return
+		}
+		c.outMu.Lock()
+		buf := c.out
+		c.out = c.spare[:0]
+		c.outMu.Unlock()
+		if len(buf) > 0 {
+			if _, err := c.nc.Write(buf); err != nil {
+				c.close()
+				return
+			}
+		}
+		c.outMu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		} else {
+			c.spare = nil
+		}
+		c.outMu.Unlock()
+	}
+}
+
+// readLoop runs the handshake, then requests until the connection ends.
+func (c *conn) readLoop() {
+	defer c.srv.wg.Done()
+	defer c.finish()
+	c.opened = time.Now()
+	if !c.handshake() {
+		return
+	}
+	var buf []byte
+	for {
+		frame, err := wire.ReadFrame(c.nc, buf, c.srv.opts.MaxFrame)
+		if err != nil {
+			return
+		}
+		buf = frame
+		c.received.Add(1)
+		c.srv.received.Add(1)
+		if !c.serve(frame) {
+			return
+		}
+	}
+}
+
+// finish runs when the reader stops: the connection closes, and if it
+// still owns its session, the session loses its watches and sink.
+func (c *conn) finish() {
+	c.close()
+	s := c.srv
+	s.mu.Lock()
+	delete(s.conns, c)
+	owner := c.sess != nil && s.owners[c.sess.st.id] == c
+	if owner {
+		delete(s.owners, c.sess.st.id)
+	}
+	s.mu.Unlock()
+	if owner {
+		s.db.detachConn(c.sess.st.id)
+	}
+}
+
+// handshake reads the connect request and answers it. It reports whether
+// the connection goes on.
+func (c *conn) handshake() bool {
+	db := c.srv.db
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.HandshakeTimeout))
+	frame, err := wire.ReadFrame(c.nc, nil, c.srv.opts.MaxFrame)
+	if err != nil {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	req, err := wire.DecodeConnectRequest(frame)
+	if err != nil {
+		return false
+	}
+	if req.LastZxidSeen > int64(db.LastZxid()) {
+		// ZooKeeper refuses a client that has seen a newer zxid than the
+		// server has (it was talking to a server ahead of this one).
+		return false
+	}
+	var st *sessionState
+	if req.SessionID == 0 {
+		sess, err := db.NewSession(context.Background(), &SessionOptions{
+			Timeout: time.Duration(req.Timeout) * time.Millisecond, IdleExpiry: true, Addr: c.addr})
+		if err != nil {
+			return false
+		}
+		st = sess.st
+	} else {
+		st = db.reattach(req.SessionID, req.Password, c.addr)
+		if st == nil {
+			// An unknown or expired session, or a wrong password: a zero
+			// timeout tells the client its session has expired.
+			c.send(func(e *wire.Encoder) {
+				(&wire.ConnectResponse{Password: make([]byte, 16)}).Encode(e)
+			})
+			c.flushAndClose()
+			return false
+		}
+	}
+	c.sess = &Session{db: db, st: st, wire: true}
+	c.lastZxid.Store(req.LastZxidSeen)
+	s := c.srv
+	s.mu.Lock()
+	prev := s.owners[st.id]
+	s.owners[st.id] = c
+	s.mu.Unlock()
+	if prev != nil {
+		prev.close() // the session moved to this connection
+	}
+	c.send(func(e *wire.Encoder) {
+		(&wire.ConnectResponse{Timeout: int32(st.timeout.Milliseconds()), SessionID: st.id,
+			Password: SessionPassword(st.id)}).Encode(e)
+	})
+	return db.attachConn(st, c.notify)
+}
+
+// flushAndClose gives the writer a moment to send what is queued, then
+// closes: for the replies ZooKeeper sends just before it drops a
+// connection.
+func (c *conn) flushAndClose() {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		c.outMu.Lock()
+		empty := len(c.out) == 0
+		c.outMu.Unlock()
+		if empty {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The writer may still be writing the last bytes; a pipe or socket
+	// write completes before the reader sees EOF only if we wait for it.
+	time.Sleep(5 * time.Millisecond)
+	c.close()
+}
+
+// notify is the connection's watch sink: it frames a notification. It
+// runs under the engine's watchMu and never blocks.
+func (c *conn) notify(ev znode.Event) bool {
+	if ev.Type == znode.EventNone {
+		// The session ended (or auth failed): ZooKeeper closes the
+		// connection; the client learns of the expiry when it reconnects.
+		go c.close()
+		return true
+	}
+	return c.send(func(e *wire.Encoder) {
+		wire.ReplyHeader{Xid: wire.XidNotification, Zxid: -1}.Encode(e)
+		wire.WatcherEvent{Type: int32(ev.Type), State: int32(znode.StateSyncConnected), Path: ev.Path}.Encode(e)
+	})
+}
+
+// reply sends a reply header with the engine's last zxid and body.
+func (c *conn) reply(xid int32, err error, body func(e *wire.Encoder)) {
+	zxid := int64(c.srv.db.LastZxid())
+	c.lastZxid.Store(zxid)
+	code := znode.CodeOf(err)
+	c.send(func(e *wire.Encoder) {
+		wire.ReplyHeader{Xid: xid, Zxid: zxid, Err: int32(code)}.Encode(e)
+		if code == znode.CodeOK && body != nil {
+			body(e)
+		}
+	})
+}
+
+// attachConn makes fn the session's notification sink. It reports false
+// if the session has ended meanwhile.
+func (db *DB) attachConn(st *sessionState, fn func(znode.Event) bool) bool {
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	if st.closing.Load() {
+		return false
+	}
+	db.watches.Sink(st.id, fn)
+	db.watchers[st.id] = st
+	db.watching.Store(true)
+	return true
+}
+
+// detachConn drops the session's watches and sink when its connection
+// goes away.
+func (db *DB) detachConn(id int64) {
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	db.watches.DropSession(id)
+	db.watches.Sink(id, nil)
+	db.forgetWatcherLocked(id)
+}
+
+// reattach returns the open session id if password is its password,
+// touching it and giving it a fresh identity for a connection from addr
+// (ZooKeeper's auth info belongs to the connection: a client sends its
+// credentials again after reconnecting). Nil if there is no such session.
+func (db *DB) reattach(id int64, password []byte, addr netip.Addr) *sessionState {
+	if subtle.ConstantTimeCompare(password, SessionPassword(id)) != 1 {
+		return nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	st := db.mu.sessions[id]
+	if st == nil || st.closing.Load() {
+		return nil
+	}
+	who := db.auth.Identity()
+	if ip, ok := acl.AddrID(addr); ok {
+		who = who.With(ip)
+	}
+	st.who.Store(who)
+	st.touch(db.nowMillis())
+	return st
+}

@@ -1,0 +1,402 @@
+package zkembed
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/zkembed/zkembed/watch"
+	"github.com/zkembed/zkembed/wire"
+	"github.com/zkembed/zkembed/znode"
+)
+
+// serve runs one request frame and queues its reply. It reports whether
+// the connection goes on: a frame that does not decode closes it, as
+// ZooKeeper closes a connection whose request it cannot deserialize.
+func (c *conn) serve(frame []byte) bool {
+	d := wire.NewDecoder(frame)
+	h := wire.RequestHeader{Xid: d.Int(), Type: d.Int()}
+	if d.Err() != nil {
+		return false // shorter than a header: ZooKeeper closes too
+	}
+	req, err := wire.DecodeRequest(h.Type, d.Rest())
+	if errors.Is(err, wire.ErrUnknownOp) || h.Type == wire.OpSASL || h.Type == wire.OpDeleteContainer {
+		// ZooKeeper's UnimplementedRequestProcessor: zxid -1, then close.
+		c.send(func(e *wire.Encoder) {
+			wire.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(znode.CodeUnimplemented)}.Encode(e)
+		})
+		c.flushAndClose()
+		return false
+	}
+	if err != nil {
+		// A body that does not parse: MarshallingError, and the
+		// connection stays open.
+		c.reply(h.Xid, znode.ErrMarshallingError, nil)
+		return true
+	}
+	ctx := context.Background()
+	s := c.sess
+	switch h.Type {
+	case wire.OpPing:
+		err := s.Ping(ctx)
+		c.reply(wire.XidPing, err, nil)
+		return err == nil
+	case wire.OpAuth:
+		return c.setAuth(h.Xid, req.(*wire.AuthRequest))
+	case wire.OpSetWatches, wire.OpSetWatches2:
+		// Its events are queued before the reply, as ZooKeeper sends them.
+		err := c.srv.db.setWatches(s, req.(*wire.SetWatchesRequest))
+		c.reply(h.Xid, err, nil)
+		return true
+	case wire.OpCloseSession:
+		err := s.Close(ctx)
+		c.reply(h.Xid, err, nil)
+		c.flushAndClose()
+		return false
+	}
+	body, err := c.run(ctx, h.Type, req)
+	c.reply(h.Xid, err, body)
+	return true
+}
+
+// run runs one operation and returns the encoder of its reply body.
+func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wire.Encoder), error) {
+	s := c.sess
+	switch op {
+	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+		r := req.(*wire.CreateRequest)
+		mode := znode.CreateMode(r.Flags)
+		var path string
+		var st Stat
+		var err error
+		if op == wire.OpCreateTTL {
+			path, st, err = s.CreateTTL(ctx, r.Path, r.Data, mode, r.ACL, time.Duration(r.TTL)*time.Millisecond)
+		} else {
+			path, st, err = s.create(ctx, opName(op), &createReq{path: r.Path, data: r.Data, mode: mode, acl: r.ACL, ttl: -1})
+		}
+		if op == wire.OpCreate {
+			return func(e *wire.Encoder) { e.String(path) }, err
+		}
+		return func(e *wire.Encoder) { e.String(path); e.Stat(&st) }, err
+	case wire.OpDelete:
+		r := req.(*wire.DeleteRequest)
+		return nil, s.Delete(ctx, r.Path, r.Version)
+	case wire.OpExists:
+		r := req.(*wire.PathRequest)
+		var ok bool
+		var st Stat
+		var err error
+		if r.Watch {
+			ok, st, _, err = s.ExistsW(ctx, r.Path)
+		} else {
+			ok, st, err = s.Exists(ctx, r.Path)
+		}
+		if err == nil && !ok {
+			err = znode.ErrNoNode
+		}
+		return func(e *wire.Encoder) { e.Stat(&st) }, err
+	case wire.OpGetData:
+		r := req.(*wire.PathRequest)
+		var data []byte
+		var st Stat
+		var err error
+		if r.Watch {
+			data, st, _, err = s.GetW(ctx, r.Path)
+		} else {
+			data, st, err = s.GetData(ctx, r.Path)
+		}
+		return func(e *wire.Encoder) { e.Buffer(data); e.Stat(&st) }, err
+	case wire.OpSetData:
+		r := req.(*wire.SetDataRequest)
+		st, err := s.SetData(ctx, r.Path, r.Data, r.Version)
+		return func(e *wire.Encoder) { e.Stat(&st) }, err
+	case wire.OpGetACL:
+		r := req.(*wire.PathRequest)
+		list, st, err := s.GetACL(ctx, r.Path)
+		return func(e *wire.Encoder) { e.ACLs(list); e.Stat(&st) }, err
+	case wire.OpSetACL:
+		r := req.(*wire.SetACLRequest)
+		st, err := s.SetACL(ctx, r.Path, r.ACL, r.Version)
+		return func(e *wire.Encoder) { e.Stat(&st) }, err
+	case wire.OpGetChildren, wire.OpGetChildren2:
+		r := req.(*wire.PathRequest)
+		var names []string
+		var st Stat
+		var err error
+		if r.Watch {
+			names, st, _, err = s.ChildrenW(ctx, r.Path)
+		} else {
+			names, st, err = s.GetChildren(ctx, r.Path)
+		}
+		if op == wire.OpGetChildren {
+			return func(e *wire.Encoder) { e.Strings(names) }, err
+		}
+		return func(e *wire.Encoder) { e.Strings(names); e.Stat(&st) }, err
+	case wire.OpSync:
+		r := req.(*wire.PathRequest)
+		p, err := s.Sync(ctx, r.Path)
+		return func(e *wire.Encoder) { e.String(p) }, err
+	case wire.OpMulti:
+		return c.multi(ctx, req.(*wire.MultiRequest))
+	case wire.OpMultiRead:
+		return c.multiRead(ctx, req.(*wire.MultiRequest))
+	case wire.OpAddWatch:
+		r := req.(*wire.WatchModeRequest)
+		if r.Mode != 0 && r.Mode != 1 {
+			return nil, znode.ErrBadArguments
+		}
+		_, err := s.AddWatch(ctx, r.Path, r.Mode == 1)
+		// ZooKeeper answers addWatch with an ErrorResponse of 0.
+		return func(e *wire.Encoder) { e.Int(0) }, err
+	case wire.OpCheckWatches, wire.OpRemoveWatches:
+		r := req.(*wire.WatchModeRequest)
+		if r.Mode < 1 || r.Mode > 3 {
+			// 3.8's WatcherType has Children, Data and Any only; the
+			// server fails to read any other value.
+			return nil, znode.ErrMarshallingError
+		}
+		if op == wire.OpCheckWatches {
+			return nil, c.srv.db.checkWatches(s, r.Path, watch.RemoveKind(r.Mode))
+		}
+		return nil, s.RemoveWatches(ctx, r.Path, watch.RemoveKind(r.Mode))
+	case wire.OpGetEphemerals:
+		r := req.(*wire.PathRequest)
+		paths, err := s.GetEphemerals(ctx, r.Path)
+		return func(e *wire.Encoder) { e.Strings(paths) }, err
+	case wire.OpGetAllChildrenNumber:
+		r := req.(*wire.PathRequest)
+		n, err := s.GetAllChildrenNumber(ctx, r.Path)
+		return func(e *wire.Encoder) { e.Int(int32(n)) }, err
+	case wire.OpWhoAmI:
+		infos, err := s.WhoAmI(ctx)
+		return func(e *wire.Encoder) {
+			e.Int(int32(len(infos)))
+			for _, in := range infos {
+				e.String(in.Scheme)
+				e.String(in.User)
+			}
+		}, err
+	}
+	// check outside a multi, reconfig, SASL, deleteContainer (a server-only
+	// op): not offered.
+	return nil, znode.ErrUnimplemented
+}
+
+func opName(op int32) string {
+	switch op {
+	case wire.OpCreate2:
+		return "create2"
+	case wire.OpCreateContainer:
+		return "createContainer"
+	}
+	return "create"
+}
+
+// setAuth handles an auth packet. A failure is answered with AuthFailed
+// and the connection is closed, as ZooKeeper does; the session lives on
+// (a client may reconnect to it).
+func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
+	db := c.srv.db
+	st := c.sess.st
+	// ZooKeeper answers auth outside its pipeline, with zxid 0.
+	answer := func(code znode.Code) {
+		c.send(func(e *wire.Encoder) { wire.ReplyHeader{Xid: xid, Err: int32(code)}.Encode(e) })
+	}
+	ids, err := db.auth.Authenticate(r.Scheme, r.Auth, c.addr)
+	if err != nil {
+		answer(znode.CodeAuthFailed)
+		c.flushAndClose()
+		return false
+	}
+	for {
+		old := st.who.Load()
+		if st.who.CompareAndSwap(old, old.With(ids...)) {
+			break
+		}
+	}
+	answer(znode.CodeOK)
+	return true
+}
+
+// multi runs a multi and encodes its results as ZooKeeper's MultiResponse.
+func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.Encoder), error) {
+	ops := make([]Op, 0, len(r.Ops))
+	for _, o := range r.Ops {
+		switch q := o.Request.(type) {
+		case *wire.CreateRequest:
+			op := &CreateOp{Path: q.Path, Data: q.Data, Mode: znode.CreateMode(q.Flags), ACL: q.ACL}
+			if o.Type == wire.OpCreateTTL {
+				op.TTL = time.Duration(q.TTL) * time.Millisecond
+			}
+			ops = append(ops, op)
+		case *wire.DeleteRequest:
+			ops = append(ops, &DeleteOp{Path: q.Path, Version: q.Version})
+		case *wire.SetDataRequest:
+			ops = append(ops, &SetDataOp{Path: q.Path, Data: q.Data, Version: q.Version})
+		case *wire.CheckVersionRequest:
+			ops = append(ops, &CheckOp{Path: q.Path, Version: q.Version})
+		default:
+			return nil, znode.ErrUnimplemented
+		}
+	}
+	results, err := c.sess.Multi(ctx, ops...)
+	if err != nil && results == nil {
+		return nil, err
+	}
+	// A failed multi is not an error of the reply (err 0): each op carries
+	// its code, 0 before the failing op and RuntimeInconsistency after.
+	failed := err != nil
+	return func(e *wire.Encoder) {
+		for i, res := range results {
+			typ := r.Ops[i].Type
+			if typ == wire.OpCreate2 {
+				// ZooKeeper's Op.create recomputes the type from the
+				// flags: a create2 comes back as a plain create.
+				typ = wire.OpCreate
+			}
+			if mode := ops[i]; typ == wire.OpCreate {
+				if m := mode.(*CreateOp).Mode; m.IsContainer() || m.IsTTL() {
+					typ = wire.OpCreate2
+				}
+			}
+			if failed {
+				e.Int(wire.OpError)
+				e.Bool(false)
+				e.Int(int32(znode.CodeOf(res.Err)))
+				e.Int(int32(znode.CodeOf(res.Err)))
+				continue
+			}
+			e.Int(typ)
+			e.Bool(false)
+			e.Int(0)
+			switch typ {
+			case wire.OpCreate:
+				e.String(res.Path)
+			case wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+				e.String(res.Path)
+				e.Stat(&res.Stat)
+			case wire.OpSetData:
+				e.Stat(&res.Stat)
+			}
+		}
+		e.Int(-1)
+		e.Bool(true)
+		e.Int(-1)
+	}, nil
+}
+
+// multiRead runs a read-only multi.
+func (c *conn) multiRead(ctx context.Context, r *wire.MultiRequest) (func(e *wire.Encoder), error) {
+	ops := make([]ReadOp, 0, len(r.Ops))
+	for _, o := range r.Ops {
+		q, ok := o.Request.(*wire.PathRequest)
+		switch {
+		case ok && o.Type == wire.OpGetData:
+			ops = append(ops, &GetDataOp{Path: q.Path})
+		case ok && o.Type == wire.OpGetChildren:
+			ops = append(ops, &GetChildrenOp{Path: q.Path})
+		default:
+			return nil, znode.ErrUnimplemented
+		}
+	}
+	results, err := c.sess.MultiRead(ctx, ops...)
+	if err != nil {
+		return nil, err
+	}
+	return func(e *wire.Encoder) {
+		for i, res := range results {
+			if res.Err != nil {
+				e.Int(wire.OpError)
+				e.Bool(false)
+				e.Int(int32(znode.CodeOf(res.Err)))
+				e.Int(int32(znode.CodeOf(res.Err)))
+				continue
+			}
+			typ := r.Ops[i].Type
+			e.Int(typ)
+			e.Bool(false)
+			e.Int(0)
+			if typ == wire.OpGetData {
+				e.Buffer(res.Data)
+				e.Stat(&res.Stat)
+			} else {
+				e.Strings(res.Children)
+			}
+		}
+		e.Int(-1)
+		e.Bool(true)
+		e.Int(-1)
+	}, nil
+}
+
+// checkWatches answers ZooKeeper's checkWatches: NoWatcher unless the
+// session has a watch of the kind on path.
+func (db *DB) checkWatches(s *Session, path string, kind watch.RemoveKind) error {
+	if _, err := s.begin(context.Background(), "checkWatches", path); err != nil {
+		return err
+	}
+	if err := znode.ValidatePath(path); err != nil {
+		return &OpError{Op: "checkWatches", Path: path, Err: err}
+	}
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	for _, k := range []watch.Kind{watch.Data, watch.Exist, watch.Child, watch.Persistent, watch.Recursive} {
+		if kind.Selects(k) && db.watches.Has(s.st.id, path, k) {
+			return nil
+		}
+	}
+	return &OpError{Op: "checkWatches", Path: path, Err: znode.ErrNoWatcher}
+}
+
+// setWatches re-registers a reconnecting client's watches with
+// ZooKeeper's catch-up rules (DataTree.setWatches): a watch whose node
+// changed after relativeZxid fires at once instead of being set.
+func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
+	if _, err := s.begin(context.Background(), "setWatches", ""); err != nil {
+		return err
+	}
+	rel := znode.Zxid(r.RelativeZxid)
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	t := db.rootForWatchLocked()
+	id := s.st.id
+	fire := func(typ znode.EventType, path string) {
+		db.watches.Notify(id, znode.Event{Type: typ, Path: path, State: znode.StateSyncConnected})
+	}
+	for _, p := range r.Data {
+		switch n := t.Get(p); {
+		case n == nil:
+			fire(znode.EventNodeDeleted, p)
+		case n.Stat().Mzxid > rel:
+			fire(znode.EventNodeDataChanged, p)
+		default:
+			db.watches.AddSilent(id, p, watch.Data)
+		}
+	}
+	for _, p := range r.Exist {
+		if t.Get(p) != nil {
+			fire(znode.EventNodeCreated, p)
+		} else {
+			db.watches.AddSilent(id, p, watch.Exist)
+		}
+	}
+	for _, p := range r.Child {
+		switch n := t.Get(p); {
+		case n == nil:
+			fire(znode.EventNodeDeleted, p)
+		case n.Stat().Pzxid > rel:
+			fire(znode.EventNodeChildrenChanged, p)
+		default:
+			db.watches.AddSilent(id, p, watch.Child)
+		}
+	}
+	for _, p := range r.Persistent {
+		db.watches.AddSilent(id, p, watch.Persistent)
+	}
+	for _, p := range r.PersistentRecursive {
+		db.watches.AddSilent(id, p, watch.Recursive)
+	}
+	db.watchers[id] = s.st
+	db.watching.Store(db.watches.Active())
+	return nil
+}
