@@ -157,6 +157,7 @@ func (confNopLogger) Printf(string, ...any) {}
 
 type confZKSystem struct {
 	srv      *zkserver.Server
+	dialer   zk.Dialer // if set, connect through it (zkembed's wire server)
 	interval time.Duration // container check interval, if set
 	probe    *confZKClient
 }
@@ -175,8 +176,17 @@ func (s *confZKSystem) dial(t *testing.T, cb zk.EventCallback) *zk.Conn {
 	if cb == nil {
 		cb = func(zk.Event) {}
 	}
-	conn, events, err := zk.Connect(s.srv.Servers(), 10*time.Second,
-		zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false), zk.WithEventCallback(cb))
+	var conn *zk.Conn
+	var events <-chan zk.Event
+	var err error
+	if s.dialer != nil {
+		// An IP literal: go-zk would resolve a name through DNS.
+		conn, events, err = zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second, zk.WithDialer(s.dialer),
+			zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false), zk.WithEventCallback(cb))
+	} else {
+		conn, events, err = zk.Connect(s.srv.Servers(), 10*time.Second,
+			zk.WithLogger(confNopLogger{}), zk.WithLogInfo(false), zk.WithEventCallback(cb))
+	}
 	if err != nil {
 		t.Fatalf("zk.Connect: %v", err)
 	}
@@ -404,6 +414,29 @@ func (e *confEngineSystem) elapse(t *testing.T, d time.Duration) {
 }
 
 func (e *confEngineSystem) waitGone(*testing.T, []string) {}
+
+// confWireSystem is zkembed behind its wire server, driven by go-zk through
+// the in-process dialer: the same client code as for real ZooKeeper.
+type confWireSystem struct {
+	*confEngineSystem
+	srv *zkembed.Server
+}
+
+func newConfWireSystem(t *testing.T) *confWireSystem {
+	t.Helper()
+	e := newConfEngineSystem(t)
+	srv := zkembed.NewServer(e.db, nil)
+	t.Cleanup(func() { _ = srv.Close() })
+	return &confWireSystem{confEngineSystem: e, srv: srv}
+}
+
+func (w *confWireSystem) name() string { return "zkembed-wire" }
+
+func (w *confWireSystem) connect(t *testing.T) confClient {
+	t.Helper()
+	z := &confZKSystem{dialer: w.srv.Dial}
+	return &confZKClient{c: z.dial(t, nil)}
+}
 
 type confEngineClient struct{ s *zkembed.Session }
 
@@ -813,12 +846,20 @@ func conform(t *testing.T, kind confServerKind, scenario func(r *confRun)) {
 	er := &confRun{t: t, sys: newConfEngineSystem(t), prefix: prefix, owners: map[int64]string{}}
 	scenario(er)
 
+	wr := &confRun{t: t, sys: newConfWireSystem(t), prefix: prefix, owners: map[int64]string{}}
+	scenario(wr)
+
 	want, got := zr.render(), er.render()
 	confComparisons.Add(int64(len(want)))
 	hunks := confDiff(want, got)
 	for _, h := range hunks {
 		t.Errorf("transcripts differ at ZooKeeper line %d:\n%s", h.line, h.text)
 	}
+	overWire := confDiff(want, wr.render())
+	for _, h := range overWire {
+		t.Errorf("go-zookeeper through zkembed's wire server: transcripts differ at ZooKeeper line %d:\n%s", h.line, h.text)
+	}
+	hunks = append(hunks, overWire...)
 	if len(hunks) > 0 || testing.Verbose() {
 		t.Logf("%d ZooKeeper transcript lines compared, %d differing hunks; ZooKeeper transcript:\n%s",
 			len(want), len(hunks), strings.Join(want, "\n"))
