@@ -157,7 +157,7 @@ func (confNopLogger) Printf(string, ...any) {}
 
 type confZKSystem struct {
 	srv      *zkserver.Server
-	dialer   zk.Dialer // if set, connect through it (zkembed's wire server)
+	dialer   zk.Dialer     // if set, connect through it (zkembed's wire server)
 	interval time.Duration // container check interval, if set
 	probe    *confZKClient
 }
@@ -1605,4 +1605,11 @@ func TestConformancePaths(t *testing.T) {
 		r.create(a, P+"/s-", nil, 2, confOpenACL, 0)
 		r.stat(a, P)
 	})
+}
+
+// connectWatching is the real server's connectWatching, through the wire
+// server.
+func (w *confWireSystem) connectWatching(t *testing.T) confClient {
+	t.Helper()
+	return (&confZKSystem{dialer: w.srv.Dial}).connectWatching(t)
 }

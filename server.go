@@ -203,8 +203,11 @@ type conn struct {
 	outMu   sync.Mutex
 	out     []byte // replies and notifications not yet written
 	spare   []byte
-	dead    bool          // closed: appends are dropped
-	signal  chan struct{} // out has bytes
+	dead    bool          // closed or finishing: appends are dropped
+	ending  bool          // close once out is written (endAfterFlush)
+	endBy   *time.Timer   // closes an ending connection whose client stalls
+	signal  chan struct{} // out has bytes, or ending was set
+	reqMu   sync.Mutex    // held by the reader from a request to its reply
 	done    chan struct{} // closed by close
 	closing sync.Once
 
@@ -220,6 +223,9 @@ func (c *conn) close() {
 	c.closing.Do(func() {
 		c.outMu.Lock()
 		c.dead = true
+		if c.endBy != nil {
+			c.endBy.Stop()
+		}
 		c.outMu.Unlock()
 		close(c.done)
 		c.nc.Close()
@@ -280,7 +286,12 @@ func (c *conn) writeLoop() {
 		} else {
 			c.spare = nil
 		}
+		done := c.ending && len(c.out) == 0
 		c.outMu.Unlock()
+		if done {
+			c.close()
+			return
+		}
 	}
 }
 
@@ -301,7 +312,10 @@ func (c *conn) readLoop() {
 		buf = frame
 		c.received.Add(1)
 		c.srv.received.Add(1)
-		if !c.serve(frame) {
+		c.reqMu.Lock()
+		more := c.serve(frame)
+		c.reqMu.Unlock()
+		if !more {
 			return
 		}
 	}
@@ -310,7 +324,12 @@ func (c *conn) readLoop() {
 // finish runs when the reader stops: the connection closes, and if it
 // still owns its session, the session loses its watches and sink.
 func (c *conn) finish() {
-	c.close()
+	c.outMu.Lock()
+	ending := c.ending
+	c.outMu.Unlock()
+	if !ending {
+		c.close() // else the writer closes once the last replies are out
+	}
 	s := c.srv
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -359,7 +378,7 @@ func (c *conn) handshake() bool {
 			c.send(func(e *wire.Encoder) {
 				(&wire.ConnectResponse{Password: make([]byte, 16)}).Encode(e)
 			})
-			c.flushAndClose()
+			c.endAfterFlush()
 			return false
 		}
 	}
@@ -380,33 +399,37 @@ func (c *conn) handshake() bool {
 	return db.attachConn(st, c.notify)
 }
 
-// flushAndClose gives the writer a moment to send what is queued, then
-// closes: for the replies ZooKeeper sends just before it drops a
-// connection.
-func (c *conn) flushAndClose() {
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		c.outMu.Lock()
-		empty := len(c.out) == 0
+// endAfterFlush closes the connection once what is queued has been
+// written: for the replies ZooKeeper sends just before it drops a
+// connection. Nothing queued after it is sent. A client that does not read
+// gets a second, then the connection closes anyway.
+func (c *conn) endAfterFlush() {
+	c.outMu.Lock()
+	if c.dead {
 		c.outMu.Unlock()
-		if empty {
-			break
-		}
-		time.Sleep(time.Millisecond)
+		return
 	}
-	// The writer may still be writing the last bytes; a pipe or socket
-	// write completes before the reader sees EOF only if we wait for it.
-	time.Sleep(5 * time.Millisecond)
-	c.close()
+	c.dead, c.ending = true, true
+	c.endBy = time.AfterFunc(time.Second, c.close)
+	c.outMu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
 }
 
 // notify is the connection's watch sink: it frames a notification. It
 // runs under the engine's watchMu and never blocks.
 func (c *conn) notify(ev znode.Event) bool {
 	if ev.Type == znode.EventNone {
-		// The session ended (or auth failed): ZooKeeper closes the
-		// connection; the client learns of the expiry when it reconnects.
-		go c.close()
+		// The session ended: ZooKeeper closes the connection, after the
+		// reply to a closeSession in progress (the client learns of an
+		// expiry when it reconnects). Not under the engine's locks.
+		go func() {
+			c.reqMu.Lock()
+			defer c.reqMu.Unlock()
+			c.endAfterFlush()
+		}()
 		return true
 	}
 	return c.send(func(e *wire.Encoder) {

@@ -25,7 +25,7 @@ func (c *conn) serve(frame []byte) bool {
 		c.send(func(e *wire.Encoder) {
 			wire.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(znode.CodeUnimplemented)}.Encode(e)
 		})
-		c.flushAndClose()
+		c.endAfterFlush()
 		return false
 	}
 	if err != nil {
@@ -51,7 +51,7 @@ func (c *conn) serve(frame []byte) bool {
 	case wire.OpCloseSession:
 		err := s.Close(ctx)
 		c.reply(h.Xid, err, nil)
-		c.flushAndClose()
+		c.endAfterFlush()
 		return false
 	}
 	body, err := c.run(ctx, h.Type, req)
@@ -205,7 +205,7 @@ func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
 	ids, err := db.auth.Authenticate(r.Scheme, r.Auth, c.addr)
 	if err != nil {
 		answer(znode.CodeAuthFailed)
-		c.flushAndClose()
+		c.endAfterFlush()
 		return false
 	}
 	for {
