@@ -1,9 +1,11 @@
 package zkembed
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -348,7 +350,16 @@ func (c *conn) finish() {
 func (c *conn) handshake() bool {
 	db := c.srv.db
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.HandshakeTimeout))
-	frame, err := wire.ReadFrame(c.nc, nil, c.srv.opts.MaxFrame)
+	var head [4]byte
+	if _, err := io.ReadFull(c.nc, head[:]); err != nil {
+		return false
+	}
+	if word := string(head[:]); fourLetterWords[word] {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.HandshakeTimeout))
+		_, _ = io.WriteString(c.nc, c.srv.fourLetter(word))
+		return false
+	}
+	frame, err := wire.ReadFrame(io.MultiReader(bytes.NewReader(head[:]), c.nc), nil, c.srv.opts.MaxFrame)
 	if err != nil {
 		return false
 	}

@@ -1,6 +1,12 @@
 package zkembed_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/wire"
 )
 
 // newWireConn serves a fresh in-memory engine and connects go-zookeeper to
@@ -94,4 +102,159 @@ func TestWireBasics(t *testing.T) {
 	acl, _, err := c.GetACL("/d")
 	require.NoError(t, err)
 	assert.Equal(t, zk.DigestACL(zk.PermAll, "u", "p"), acl)
+}
+
+// serveTCP serves db on a loopback port and returns the address.
+func serveTCP(t *testing.T, db *zkembed.DB) (*zkembed.Server, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := zkembed.NewServer(db, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		assert.ErrorIs(t, <-done, zkembed.ErrServerClosed)
+	})
+	return srv, l.Addr().String()
+}
+
+func fourLetter(t *testing.T, addr, word string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write([]byte(word))
+	require.NoError(t, err)
+	out, err := io.ReadAll(c)
+	require.NoError(t, err)
+	return string(out)
+}
+
+func TestWireTCPAndFourLetterWords(t *testing.T) {
+	db, err := zkembed.Open("", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, addr := serveTCP(t, db)
+	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(zkQuiet{}))
+	require.NoError(t, err)
+	defer c.Close()
+	waitConnected(t, events)
+	_, err = c.Create("/w", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	_, _, _, err = c.GetW("/w")
+	require.NoError(t, err)
+	_, _, _, err = c.ChildrenW("/")
+	require.NoError(t, err)
+
+	assert.Equal(t, "imok", fourLetter(t, addr, "ruok"))
+	assert.Equal(t, "rw", fourLetter(t, addr, "isro"))
+	srvr := fourLetter(t, addr, "srvr")
+	assert.Contains(t, srvr, "Mode: standalone\n")
+	assert.Contains(t, srvr, "Node count: 5\n")
+	assert.Contains(t, fourLetter(t, addr, "mntr"), "zk_ephemerals_count\t1\n")
+	// As ZooKeeper 3.8 counts them: the data watch, not the child watch.
+	assert.Equal(t, "1 connections watching 1 paths\nTotal watches:1\n", fourLetter(t, addr, "wchs"))
+	assert.Equal(t, fmt.Sprintf("/w\n\t%#x\n\n", c.SessionID()), fourLetter(t, addr, "wchp"))
+	assert.Contains(t, fourLetter(t, addr, "dump"), fmt.Sprintf("%#x:\n\t/w\n", c.SessionID()))
+	assert.Contains(t, fourLetter(t, addr, "cons"), fmt.Sprintf("sid=%#x", c.SessionID()))
+}
+
+// A frame longer than jute.maxbuffer closes the connection without a
+// reply, as ZooKeeper does; the server keeps serving others.
+func TestWireOversizedFrame(t *testing.T) {
+	db, err := zkembed.Open("", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, addr := serveTCP(t, db)
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = nc.Write([]byte{0, 0x10, 0, 0}) // 0x100000: one byte over
+	require.NoError(t, err)
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(5*time.Second)))
+	n, err := nc.Read(make([]byte, 16))
+	assert.Equal(t, 0, n)
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, "imok", fourLetter(t, addr, "ruok"))
+}
+
+// A session outlives its connection: the client reconnects with id and
+// password and finds its ephemeral; a wrong password is refused. Without a
+// connection the session expires after its timeout.
+func TestWireSessionReattachAndExpiry(t *testing.T) {
+	clk := clock.NewVirtual(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+	db, err := zkembed.Open("", &zkembed.Options{Clock: clk})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	srv := zkembed.NewServer(db, nil)
+	t.Cleanup(func() { srv.Close() })
+
+	var mu sync.Mutex
+	var pipes []net.Conn
+	down := false // the client's network is gone: dials fail
+	dial := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return nil, errors.New("network down")
+		}
+		c, err := srv.Dial(network, addr, timeout)
+		pipes = append(pipes, c)
+		return c, err
+	}
+	lastPipe := func() net.Conn {
+		mu.Lock()
+		defer mu.Unlock()
+		return pipes[len(pipes)-1]
+	}
+	c, events, err := zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second, zk.WithDialer(dial), zk.WithLogger(zkQuiet{}))
+	require.NoError(t, err)
+	defer c.Close()
+	waitConnected(t, events)
+	id := c.SessionID()
+	_, err = c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+
+	// Drop the connection under go-zk: it reconnects to the same session.
+	lastPipe().Close()
+	waitConnected(t, events)
+	assert.Equal(t, id, c.SessionID())
+	ok, st, err := c.Exists("/eph")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, id, st.EphemeralOwner)
+
+	// A raw connect with the id and a wrong password: timeout 0, id 0.
+	nc, err := srv.Dial("tcp", "", time.Second)
+	require.NoError(t, err)
+	var e wire.Encoder
+	start := wire.BeginFrame(&e)
+	(&wire.ConnectRequest{Timeout: 10000, SessionID: id, Password: make([]byte, 16)}).Encode(&e)
+	wire.EndFrame(&e, start)
+	go nc.Write(e.B)
+	frame, err := wire.ReadFrame(nc, nil, wire.DefaultMaxFrame)
+	require.NoError(t, err)
+	resp, err := wire.DecodeConnectResponse(frame)
+	require.NoError(t, err)
+	assert.Equal(t, int32(0), resp.Timeout)
+	assert.Equal(t, int64(0), resp.SessionID)
+	nc.Close()
+
+	// The client's network goes away (no closeSession is sent); once the
+	// timeout passes, the session expires and its ephemeral goes.
+	mu.Lock()
+	down = true
+	mu.Unlock()
+	lastPipe().Close()
+	s, err := db.NewSession(context.Background(), nil)
+	require.NoError(t, err)
+	ok, _, err = s.Exists(context.Background(), "/eph")
+	require.NoError(t, err)
+	assert.True(t, ok, "the session lives on within its timeout")
+	clk.Advance(time.Minute)
+	require.Eventually(t, func() bool {
+		ok, _, err := s.Exists(context.Background(), "/eph")
+		return err == nil && !ok
+	}, 5*time.Second, 10*time.Millisecond, "the ephemeral of the expired session is gone")
 }

@@ -182,6 +182,9 @@ func (t *Tree) Ephemerals(session int64, fn func(path string) bool) {
 	})
 }
 
+// EphemeralCount returns the number of ephemeral nodes.
+func (t *Tree) EphemeralCount() int { return t.ephs.Len() }
+
 // EphemeralsWithPrefix returns the session's ephemeral paths that start with
 // prefix (a plain string prefix, as in ZooKeeper's getEphemerals).
 func (t *Tree) EphemeralsWithPrefix(session int64, prefix string) []string {

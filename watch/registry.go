@@ -225,6 +225,16 @@ func (r *Registry) AddSilent(session int64, path string, k Kind) *Watch {
 	return w
 }
 
+// Each calls fn with the session, path and kind of every watch, in no
+// particular order (for the four-letter words wchs, wchc and wchp).
+func (r *Registry) Each(fn func(session int64, path string, k Kind)) {
+	for path, pw := range r.paths {
+		for _, w := range pw.watches {
+			fn(w.session, path, w.kind)
+		}
+	}
+}
+
 // Has reports whether session has a watch of kind k on path.
 func (r *Registry) Has(session int64, path string, k Kind) bool {
 	if pw := r.paths[path]; pw != nil {

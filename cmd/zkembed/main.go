@@ -1,17 +1,23 @@
 // Command zkembed is zkembed's command line: a zkCli-style shell on an
 // embedded engine, and the benchmarks.
 //
-//	zkembed [shell] [-data dir]   the shell (default data dir ./zkembed-data)
-//	zkembed bench [flags]         benchmarks beside raw B-tree operations
+//	zkembed [shell] [-data dir]                 the shell (default data dir ./zkembed-data)
+//	zkembed serve [-listen addr] [-data dir]    ZooKeeper's client protocol over TCP
+//	zkembed bench [flags]                       benchmarks beside raw B-tree operations
 //
 // It only parses flags and wires packages together.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zkembed/zkembed"
@@ -22,15 +28,19 @@ import (
 func main() {
 	args := os.Args[1:]
 	cmd := "shell"
-	if len(args) > 0 && (args[0] == "shell" || args[0] == "bench") {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
 	switch cmd {
 	case "shell":
 		err = runShell(args)
+	case "serve":
+		err = runServe(args)
 	case "bench":
 		err = runBench(args)
+	default:
+		err = fmt.Errorf("unknown command %q (commands: shell, serve, bench)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkembed:", err)
@@ -57,6 +67,46 @@ func runShell(args []string) error {
 		sh.Prompt = "[zkembed] "
 	}
 	return sh.Run(ctx, os.Stdin)
+}
+
+// runServe serves ZooKeeper's client protocol until SIGINT or SIGTERM.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:2181", "TCP address to listen on")
+	dir := fs.String("data", "", "data directory (default: in memory, nothing kept)")
+	fs.Parse(args)
+	db, err := zkembed.Open(*dir, &zkembed.Options{ExtendedTypes: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := zkembed.NewServer(db, nil)
+	where := *dir
+	if where == "" {
+		where = "memory"
+	}
+	fmt.Fprintf(os.Stderr, "zkembed: serving ZooKeeper's protocol on %s (data: %s)\n", l.Addr(), where)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "zkembed: shutting down")
+	case err = <-served:
+	}
+	srv.Close()
+	if errors.Is(err, zkembed.ErrServerClosed) {
+		err = nil
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func runBench(args []string) error {
