@@ -69,6 +69,35 @@ func runShell(args []string) error {
 	return sh.Run(ctx, os.Stdin)
 }
 
+// runWireBench runs go-zookeeper's getData, setData and create against
+// zkembed's wire server (TCP and in process) and, with vs, a real
+// ZooKeeper in the same run.
+func runWireBench(vs string, d time.Duration, dataSize int) error {
+	targets, stop, err := bench.WireEngine("")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if vs != "" {
+		name, addr, ok := strings.Cut(vs, "=")
+		if !ok || name != "zookeeper" {
+			return fmt.Errorf("-vs wants zookeeper=HOST:PORT, got %q", vs)
+		}
+		targets = append([]bench.WireTarget{{Name: "zookeeper", Addr: addr}}, targets...)
+	}
+	results, err := bench.Wire(bench.WireConfig{Targets: targets, Duration: d, DataSize: dataSize})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		fmt.Println(r)
+	}
+	if vs != "" {
+		fmt.Print(bench.WireRatios(results, "zookeeper"))
+	}
+	return nil
+}
+
 // runServe serves ZooKeeper's client protocol until SIGINT or SIGTERM.
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
@@ -117,7 +146,12 @@ func runBench(args []string) error {
 	durable := fs.Duration("durable", 2*time.Second, "how long each durable write workload runs")
 	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
 	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
+	wireOnly := fs.Bool("wire", false, "run only the client-protocol workloads (go-zookeeper against zkembed serve)")
+	vs := fs.String("vs", "", "also run the client-protocol workloads against zookeeper=HOST:PORT and print ratios")
 	fs.Parse(args)
+	if *wireOnly || *vs != "" {
+		return runWireBench(*vs, *durable, *dataSize)
+	}
 	for _, g := range []int{1, 2} {
 		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
 		if err != nil {
