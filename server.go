@@ -39,6 +39,9 @@ import (
 // connection until then: a client that reconnects with the session id and
 // password gets the session back, and sets its watches again
 // (setWatches), since a connection's watches end with it, as in ZooKeeper.
+// They survive a restart of the process too when the engine is opened
+// with Options.ResumeSessions (zkembed serve does): each restored session
+// gets one timeout for its client to come back.
 
 // ServerOptions configure a Server. The zero value is ZooKeeper's defaults.
 type ServerOptions struct {
@@ -505,6 +508,9 @@ func (db *DB) reattach(id int64, password []byte, addr netip.Addr) *sessionState
 		who = who.With(ip)
 	}
 	st.who.Store(who)
+	// A session restored after a restart (Options.ResumeSessions) is now
+	// held by a client again, and expires as a wire session does.
+	st.idleExpiry.Store(true)
 	st.touch(db.nowMillis())
 	return st
 }

@@ -258,3 +258,56 @@ func TestWireSessionReattachAndExpiry(t *testing.T) {
 		return err == nil && !ok
 	}, 5*time.Second, 10*time.Millisecond, "the ephemeral of the expired session is gone")
 }
+
+// A wire session survives a restart of the engine's process when the
+// engine resumes sessions (zkembed serve): go-zk reconnects to the new
+// server with its id and password and finds its ephemeral.
+func TestWireSessionSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	opts := &zkembed.Options{ResumeSessions: true}
+	db, err := zkembed.Open(dir, opts)
+	require.NoError(t, err)
+	srv := zkembed.NewServer(db, nil)
+
+	var mu sync.Mutex
+	current := srv
+	dial := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		mu.Lock()
+		s := current
+		mu.Unlock()
+		if s == nil {
+			return nil, errors.New("server down")
+		}
+		return s.Dial(network, addr, timeout)
+	}
+	c, events, err := zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second, zk.WithDialer(dial), zk.WithLogger(zkQuiet{}))
+	require.NoError(t, err)
+	defer c.Close()
+	waitConnected(t, events)
+	id := c.SessionID()
+	_, err = c.Create("/eph", []byte("x"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+
+	// The process stops: server and engine close, the session is not.
+	mu.Lock()
+	current = nil
+	mu.Unlock()
+	require.NoError(t, srv.Close())
+	require.NoError(t, db.Close())
+
+	db2, err := zkembed.Open(dir, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { db2.Close() })
+	srv2 := zkembed.NewServer(db2, nil)
+	t.Cleanup(func() { srv2.Close() })
+	mu.Lock()
+	current = srv2
+	mu.Unlock()
+
+	waitConnected(t, events)
+	assert.Equal(t, id, c.SessionID(), "the same session")
+	data, st, err := c.Get("/eph")
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(data))
+	assert.Equal(t, id, st.EphemeralOwner)
+}

@@ -104,7 +104,9 @@ func runServe(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:2181", "TCP address to listen on")
 	dir := fs.String("data", "", "data directory (default: in memory, nothing kept)")
 	fs.Parse(args)
-	db, err := zkembed.Open(*dir, &zkembed.Options{ExtendedTypes: true})
+	// Every session of a server belongs to a remote client, which may come
+	// back after a restart: restored sessions get a timeout to reconnect.
+	db, err := zkembed.Open(*dir, &zkembed.Options{ExtendedTypes: true, ResumeSessions: true})
 	if err != nil {
 		return err
 	}
