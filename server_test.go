@@ -311,3 +311,63 @@ func TestWireSessionSurvivesRestart(t *testing.T) {
 	assert.Equal(t, "x", string(data))
 	assert.Equal(t, id, st.EphemeralOwner)
 }
+
+// A client that stops reading never stalls the engine or other clients:
+// its replies and notifications pile up to ServerOptions.MaxPending, then
+// its connection is closed.
+func TestWireStalledClient(t *testing.T) {
+	db, err := zkembed.Open("", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	srv := zkembed.NewServer(db, &zkembed.ServerOptions{MaxPending: 4096})
+	t.Cleanup(func() { srv.Close() })
+
+	// The stalled client: a session with a persistent recursive watch on /,
+	// then it reads nothing more.
+	nc, err := srv.Dial("tcp", "", time.Second)
+	require.NoError(t, err)
+	defer nc.Close()
+	var e wire.Encoder
+	start := wire.BeginFrame(&e)
+	(&wire.ConnectRequest{Timeout: 30000, Password: make([]byte, 16)}).Encode(&e)
+	wire.EndFrame(&e, start)
+	start = wire.BeginFrame(&e)
+	wire.EncodeRequest(&e, wire.RequestHeader{Xid: 1, Type: wire.OpAddWatch}, &wire.WatchModeRequest{Path: "/", Mode: 1})
+	wire.EndFrame(&e, start)
+	go nc.Write(e.B)
+	_, err = wire.ReadFrame(nc, nil, wire.DefaultMaxFrame) // the connect response
+	require.NoError(t, err)
+	_, err = wire.ReadFrame(nc, nil, wire.DefaultMaxFrame) // addWatch's reply
+	require.NoError(t, err)
+
+	// Another client writes far more notifications than MaxPending holds.
+	c, events, err := zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second, zk.WithDialer(srv.Dial), zk.WithLogger(zkQuiet{}))
+	require.NoError(t, err)
+	defer c.Close()
+	waitConnected(t, events)
+	done := make(chan error, 1)
+	go func() {
+		for i := range 500 {
+			if _, err := c.Create(fmt.Sprintf("/n%d", i), make([]byte, 100), 0, zk.WorldACL(zk.PermAll)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that does not read stalled the others")
+	}
+	// The stalled connection was closed: reading drains what the writer
+	// had in flight, then ends (a pipe whose far end closed may refuse the
+	// deadline outright).
+	if err := nc.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		assert.ErrorIs(t, err, io.ErrClosedPipe)
+		return
+	}
+	_, err = io.Copy(io.Discard, nc)
+	assert.NoError(t, err, "the server closed the stalled connection (EOF), not a read timeout")
+}
