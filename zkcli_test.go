@@ -114,4 +114,3 @@ func normalizeZkCli(out string) []string {
 	}
 	return lines
 }
-
