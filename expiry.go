@@ -32,7 +32,7 @@ func (db *DB) deadline(now int64, timeout time.Duration) int64 {
 func (db *DB) touchAndQueueLocked(st *sessionState) {
 	now := db.nowMillis()
 	st.touch(now)
-	db.fileLocked(st, db.deadline(now, st.timeout))
+	db.fileLocked(st, db.deadline(now, st.liveTimeout()))
 }
 
 func (db *DB) fileLocked(st *sessionState, at int64) {
@@ -90,7 +90,7 @@ func (db *DB) expireDueLocked() {
 				db.touchAndQueueLocked(st) // the engine heartbeats for it
 				continue
 			}
-			if next := db.deadline(st.lastTouch.Load(), st.timeout); next > now {
+			if next := db.deadline(st.lastTouch.Load(), st.liveTimeout()); next > now {
 				db.fileLocked(st, next)
 				continue
 			}

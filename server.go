@@ -385,12 +385,12 @@ func (c *conn) handshake() bool {
 		}
 		st = sess.st
 	} else {
-		st = db.reattach(req.SessionID, req.Password, c.addr)
+		st = db.reattach(req.SessionID, req.Password, c.addr, time.Duration(req.Timeout)*time.Millisecond)
 		if st == nil {
 			// An unknown or expired session, or a wrong password: a zero
 			// timeout tells the client its session has expired.
 			c.send(func(e *wire.Encoder) {
-				(&wire.ConnectResponse{Password: make([]byte, 16)}).Encode(e)
+				(&wire.ConnectResponse{Password: make([]byte, 16), HasReadOnly: req.HasReadOnly}).Encode(e)
 			})
 			c.endAfterFlush()
 			return false
@@ -407,8 +407,8 @@ func (c *conn) handshake() bool {
 		prev.close() // the session moved to this connection
 	}
 	c.send(func(e *wire.Encoder) {
-		(&wire.ConnectResponse{Timeout: int32(st.timeout.Milliseconds()), SessionID: st.id,
-			Password: SessionPassword(st.id)}).Encode(e)
+		(&wire.ConnectResponse{Timeout: int32(st.liveTimeout().Milliseconds()), SessionID: st.id,
+			Password: SessionPassword(st.id), HasReadOnly: req.HasReadOnly}).Encode(e)
 	})
 	return db.attachConn(st, c.notify)
 }
@@ -490,10 +490,12 @@ func (db *DB) detachConn(id int64) {
 }
 
 // reattach returns the open session id if password is its password,
-// touching it and giving it a fresh identity for a connection from addr
-// (ZooKeeper's auth info belongs to the connection: a client sends its
-// credentials again after reconnecting). Nil if there is no such session.
-func (db *DB) reattach(id int64, password []byte, addr netip.Addr) *sessionState {
+// touching it with the timeout the client asks for now (clamped as a new
+// session's; ZooKeeper renegotiates it on every connection) and giving it
+// a fresh identity for a connection from addr (ZooKeeper's auth info
+// belongs to the connection: a client sends its credentials again after
+// reconnecting). Nil if there is no such session.
+func (db *DB) reattach(id int64, password []byte, addr netip.Addr, timeout time.Duration) *sessionState {
 	if subtle.ConstantTimeCompare(password, SessionPassword(id)) != 1 {
 		return nil
 	}
@@ -511,6 +513,8 @@ func (db *DB) reattach(id int64, password []byte, addr netip.Addr) *sessionState
 	// A session restored after a restart (Options.ResumeSessions) is now
 	// held by a client again, and expires as a wire session does.
 	st.idleExpiry.Store(true)
-	st.touch(db.nowMillis())
+	timeout = min(max(timeout, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
+	st.live.Store(timeout.Milliseconds())
+	db.touchAndQueueLocked(st)
 	return st
 }

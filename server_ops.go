@@ -19,8 +19,14 @@ func (c *conn) serve(frame []byte) bool {
 	if d.Err() != nil {
 		return false // shorter than a header: ZooKeeper closes too
 	}
+	if h.Type == wire.OpDeleteContainer {
+		// ZooKeeper takes the whole frame, request header included, for
+		// the path of a client's deleteContainer: never a valid path.
+		c.reply(h.Xid, znode.ErrBadArguments, nil)
+		return true
+	}
 	req, err := wire.DecodeRequest(h.Type, d.Rest())
-	if errors.Is(err, wire.ErrUnknownOp) || h.Type == wire.OpSASL || h.Type == wire.OpDeleteContainer {
+	if errors.Is(err, wire.ErrUnknownOp) || h.Type == wire.OpSASL {
 		// ZooKeeper's UnimplementedRequestProcessor: zxid -1, then close.
 		c.send(func(e *wire.Encoder) {
 			wire.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(znode.CodeUnimplemented)}.Encode(e)
@@ -45,7 +51,13 @@ func (c *conn) serve(frame []byte) bool {
 		return c.setAuth(h.Xid, req.(*wire.AuthRequest))
 	case wire.OpSetWatches, wire.OpSetWatches2:
 		// Its events are queued before the reply, as ZooKeeper sends them.
-		err := c.srv.db.setWatches(s, req.(*wire.SetWatchesRequest))
+		sw := req.(*wire.SetWatchesRequest)
+		if h.Type == wire.OpSetWatches {
+			// setWatches has no persistent lists: ZooKeeper passes empty
+			// ones.
+			sw.Persistent, sw.PersistentRecursive = []string{}, []string{}
+		}
+		err := c.srv.db.setWatches(s, sw)
 		c.reply(h.Xid, err, nil)
 		return true
 	case wire.OpCloseSession:
@@ -143,7 +155,10 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 	case wire.OpAddWatch:
 		r := req.(*wire.WatchModeRequest)
 		if r.Mode != 0 && r.Mode != 1 {
-			return nil, znode.ErrBadArguments
+			// ZooKeeper's WatcherMode.fromZooDef throws on any other
+			// mode, which its FinalRequestProcessor answers as a
+			// MarshallingError.
+			return nil, znode.ErrMarshallingError
 		}
 		_, err := s.AddWatch(ctx, r.Path, r.Mode == 1)
 		// ZooKeeper answers addWatch with an ErrorResponse of 0.
@@ -167,6 +182,9 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 		r := req.(*wire.PathRequest)
 		n, err := s.GetAllChildrenNumber(ctx, r.Path)
 		return func(e *wire.Encoder) { e.Int(int32(n)) }, err
+	case wire.OpReconfig:
+		// A standalone ZooKeeper without dynamic reconfiguration.
+		return nil, znode.ErrReconfigDisabled
 	case wire.OpWhoAmI:
 		infos, err := s.WhoAmI(ctx)
 		return func(e *wire.Encoder) {
@@ -177,8 +195,7 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 			}
 		}, err
 	}
-	// check outside a multi, reconfig, SASL, deleteContainer (a server-only
-	// op): not offered.
+	// check outside a multi, SASL: not offered.
 	return nil, znode.ErrUnimplemented
 }
 
@@ -222,21 +239,27 @@ func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
 func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.Encoder), error) {
 	ops := make([]Op, 0, len(r.Ops))
 	for _, o := range r.Ops {
-		switch q := o.Request.(type) {
-		case *wire.CreateRequest:
+		switch o.Type {
+		case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+			q := o.Request.(*wire.CreateRequest)
 			op := &CreateOp{Path: q.Path, Data: q.Data, Mode: znode.CreateMode(q.Flags), ACL: q.ACL}
 			if o.Type == wire.OpCreateTTL {
 				op.TTL = time.Duration(q.TTL) * time.Millisecond
 			}
 			ops = append(ops, op)
-		case *wire.DeleteRequest:
+		case wire.OpDelete:
+			q := o.Request.(*wire.DeleteRequest)
 			ops = append(ops, &DeleteOp{Path: q.Path, Version: q.Version})
-		case *wire.SetDataRequest:
+		case wire.OpSetData:
+			q := o.Request.(*wire.SetDataRequest)
 			ops = append(ops, &SetDataOp{Path: q.Path, Data: q.Data, Version: q.Version})
-		case *wire.CheckVersionRequest:
+		case wire.OpCheck:
+			q := o.Request.(*wire.CheckVersionRequest)
 			ops = append(ops, &CheckOp{Path: q.Path, Version: q.Version})
 		default:
-			return nil, znode.ErrUnimplemented
+			// A read in a multi: ZooKeeper fails to read the request
+			// ("Mixing different kind of ops"), MarshallingError.
+			return nil, znode.ErrMarshallingError
 		}
 	}
 	results, err := c.sess.Multi(ctx, ops...)
@@ -249,13 +272,13 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 	return func(e *wire.Encoder) {
 		for i, res := range results {
 			typ := r.Ops[i].Type
-			if typ == wire.OpCreate2 {
+			if cr, ok := ops[i].(*CreateOp); ok {
 				// ZooKeeper's Op.create recomputes the type from the
-				// flags: a create2 comes back as a plain create.
+				// flags, whatever the op's type: a create (CreateResponse)
+				// but for containers and TTL nodes, which come back as
+				// create2 (Create2Response).
 				typ = wire.OpCreate
-			}
-			if mode := ops[i]; typ == wire.OpCreate {
-				if m := mode.(*CreateOp).Mode; m.IsContainer() || m.IsTTL() {
+				if cr.Mode.IsContainer() || cr.Mode.IsTTL() {
 					typ = wire.OpCreate2
 				}
 			}
@@ -272,7 +295,7 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 			switch typ {
 			case wire.OpCreate:
 				e.String(res.Path)
-			case wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+			case wire.OpCreate2:
 				e.String(res.Path)
 				e.Stat(&res.Stat)
 			case wire.OpSetData:
@@ -296,7 +319,8 @@ func (c *conn) multiRead(ctx context.Context, r *wire.MultiRequest) (func(e *wir
 		case ok && o.Type == wire.OpGetChildren:
 			ops = append(ops, &GetChildrenOp{Path: q.Path})
 		default:
-			return nil, znode.ErrUnimplemented
+			// A write in a multiRead: ZooKeeper fails to read it.
+			return nil, znode.ErrMarshallingError
 		}
 	}
 	results, err := c.sess.MultiRead(ctx, ops...)
@@ -350,18 +374,31 @@ func (db *DB) checkWatches(s *Session, path string, kind watch.RemoveKind) error
 
 // setWatches re-registers a reconnecting client's watches with
 // ZooKeeper's catch-up rules (DataTree.setWatches): a watch whose node
-// changed after relativeZxid fires at once instead of being set.
+// changed after relativeZxid fires at once instead of being set. A null
+// list fails with MarshallingError, after the lists before it, as
+// ZooKeeper's loop over it throws.
 func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
 	if _, err := s.begin(context.Background(), "setWatches", ""); err != nil {
 		return err
 	}
-	rel := znode.Zxid(r.RelativeZxid)
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
+	err := db.setWatchesLocked(s, r)
+	db.watchers[s.st.id] = s.st
+	db.watching.Store(db.watches.Active())
+	return err
+}
+
+func (db *DB) setWatchesLocked(s *Session, r *wire.SetWatchesRequest) error {
+	rel := znode.Zxid(r.RelativeZxid)
 	t := db.rootForWatchLocked()
 	id := s.st.id
 	fire := func(typ znode.EventType, path string) {
 		db.watches.Notify(id, znode.Event{Type: typ, Path: path, State: znode.StateSyncConnected})
+	}
+	null := &OpError{Op: "setWatches", Err: znode.ErrMarshallingError}
+	if r.Data == nil {
+		return null
 	}
 	for _, p := range r.Data {
 		switch n := t.Get(p); {
@@ -373,12 +410,18 @@ func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
 			db.watches.AddSilent(id, p, watch.Data)
 		}
 	}
+	if r.Exist == nil {
+		return null
+	}
 	for _, p := range r.Exist {
 		if t.Get(p) != nil {
 			fire(znode.EventNodeCreated, p)
 		} else {
 			db.watches.AddSilent(id, p, watch.Exist)
 		}
+	}
+	if r.Child == nil {
+		return null
 	}
 	for _, p := range r.Child {
 		switch n := t.Get(p); {
@@ -390,13 +433,17 @@ func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
 			db.watches.AddSilent(id, p, watch.Child)
 		}
 	}
+	if r.Persistent == nil {
+		return null
+	}
 	for _, p := range r.Persistent {
 		db.watches.AddSilent(id, p, watch.Persistent)
+	}
+	if r.PersistentRecursive == nil {
+		return null
 	}
 	for _, p := range r.PersistentRecursive {
 		db.watches.AddSilent(id, p, watch.Recursive)
 	}
-	db.watchers[id] = s.st
-	db.watching.Store(db.watches.Active())
 	return nil
 }

@@ -48,7 +48,12 @@ type Session struct {
 // sessionState is the engine's record of a session.
 type sessionState struct {
 	id      int64
-	timeout time.Duration
+	timeout time.Duration // as logged
+	// live is the timeout (ms) negotiated by the session's latest
+	// connection, which its expiry follows: ZooKeeper touches a session
+	// with its connection's timeout, and a client that reconnects may ask
+	// for another (it is not logged, as in ZooKeeper).
+	live atomic.Int64
 	// idleExpiry is set for sessions that expire when idle, and for every
 	// session restored by replay (no client is holding it yet).
 	idleExpiry atomic.Bool
@@ -86,6 +91,7 @@ func (s *sessionState) touch(now int64) {
 
 func newSessionState(id int64, timeoutMillis int32, who *acl.Identity) *sessionState {
 	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
+	s.live.Store(int64(timeoutMillis))
 	s.idleExpiry.Store(true)
 	s.who.Store(who)
 	return s
@@ -132,7 +138,13 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 func (s *Session) ID() int64 { return s.st.id }
 
 // Timeout returns the negotiated session timeout.
-func (s *Session) Timeout() time.Duration { return s.st.timeout }
+func (s *Session) Timeout() time.Duration { return s.st.liveTimeout() }
+
+// liveTimeout returns the timeout negotiated by the session's latest
+// connection.
+func (s *sessionState) liveTimeout() time.Duration {
+	return time.Duration(s.live.Load()) * time.Millisecond
+}
 
 // Password returns the session password: 16 bytes derived from the id as
 // ZooKeeper's ZooKeeperServer.generatePasswd does.

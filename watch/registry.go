@@ -360,7 +360,8 @@ func (r *Registry) Trigger(e znode.Event, allowed func(session int64) bool) {
 				continue
 			}
 			ok := may(w.session)
-			if w.q == nil {
+			if w.kind != Persistent && w.kind != Recursive {
+				// one-shot (a silent persistent watch has no q either)
 				if ok {
 					r.notify(w.session, e)
 					w.deliver(e)

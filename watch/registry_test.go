@@ -1186,3 +1186,36 @@ func TestTriggerAllowed(t *testing.T) {
 	assert.Equal(t, []znode.Event{end}, drain(t, ds))
 	assert.Equal(t, []int64{2}, r.Sessions())
 }
+
+// A silent watch (a wire connection's: AddSilent) reaches its session's
+// sink only; a persistent or recursive one stays after it fires, for
+// events on its own path too, and a one-shot one fires once.
+func TestSilentPersistentStays(t *testing.T) {
+	h := newHarness(t)
+	r := h.registry(100)
+	var got []znode.Event
+	r.Sink(1, func(e znode.Event) bool {
+		got = append(got, e)
+		return true
+	})
+	r.AddSilent(1, "/p", Persistent)
+	r.AddSilent(1, "/r", Recursive)
+	r.AddSilent(1, "/d", Data)
+	var want []znode.Event
+	for i, e := range []znode.Event{
+		change(znode.EventNodeDataChanged, "/p", 1),
+		change(znode.EventNodeDataChanged, "/p", 2),
+		change(znode.EventNodeDataChanged, "/r", 3),
+		change(znode.EventNodeDataChanged, "/r", 4),
+		change(znode.EventNodeCreated, "/r/c", 5),
+		change(znode.EventNodeDataChanged, "/d", 6),
+		change(znode.EventNodeDataChanged, "/d", 7),
+	} {
+		r.Trigger(e, nil)
+		if i < 6 {
+			want = append(want, fired(e.Type, e.Path, e.Zxid))
+		}
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 2, r.Len(), "the persistent and recursive watches stay, the one-shot is gone")
+}

@@ -75,7 +75,8 @@ func (r *ConnectRequest) Encode(e *Encoder) {
 }
 
 // DecodeConnectRequest decodes a connect request; the readOnly flag is
-// optional, as old clients (and go-zookeeper) omit it.
+// optional, as old clients (and go-zookeeper) omit it, and bytes after it
+// are ignored, as ZooKeeper ignores them.
 func DecodeConnectRequest(b []byte) (ConnectRequest, error) {
 	d := NewDecoder(b)
 	r := ConnectRequest{
@@ -88,7 +89,7 @@ func DecodeConnectRequest(b []byte) (ConnectRequest, error) {
 	if d.Err() == nil && d.Len() > 0 {
 		r.ReadOnly, r.HasReadOnly = d.Bool(), true
 	}
-	return r, d.Done(true)
+	return r, d.Done(false)
 }
 
 // ConnectResponse answers a ConnectRequest. A Timeout of 0 tells the
@@ -99,16 +100,20 @@ type ConnectResponse struct {
 	SessionID       int64
 	Password        []byte
 	ReadOnly        bool
+	// HasReadOnly: the readOnly flag is sent. ZooKeeper sends it only to
+	// a client whose ConnectRequest had it (ConnectRequest.HasReadOnly).
+	HasReadOnly bool
 }
 
-// Encode appends the record, readOnly flag included (ZooKeeper always
-// sends it).
+// Encode appends the record, and the readOnly flag if HasReadOnly.
 func (r *ConnectResponse) Encode(e *Encoder) {
 	e.Int(r.ProtocolVersion)
 	e.Int(r.Timeout)
 	e.Long(r.SessionID)
 	e.Buffer(r.Password)
-	e.Bool(r.ReadOnly)
+	if r.HasReadOnly {
+		e.Bool(r.ReadOnly)
+	}
 }
 
 // DecodeConnectResponse decodes a connect response (readOnly optional).
@@ -116,7 +121,7 @@ func DecodeConnectResponse(b []byte) (ConnectResponse, error) {
 	d := NewDecoder(b)
 	r := ConnectResponse{ProtocolVersion: d.Int(), Timeout: d.Int(), SessionID: d.Long(), Password: d.Buffer()}
 	if d.Err() == nil && d.Len() > 0 {
-		r.ReadOnly = d.Bool()
+		r.ReadOnly, r.HasReadOnly = d.Bool(), true
 	}
 	return r, d.Done(true)
 }
@@ -226,6 +231,12 @@ type WatchModeRequest struct {
 	Mode int32
 }
 
+// ReconfigRequest is the body of reconfig.
+type ReconfigRequest struct {
+	JoiningServers, LeavingServers, NewMembers string
+	CurConfigID                                int64
+}
+
 // EmptyRequest is the body of ping, closeSession and whoAmI.
 type EmptyRequest struct{}
 
@@ -255,6 +266,12 @@ func (r *CheckVersionRequest) encode(e *Encoder) { e.String(r.Path); e.Int(r.Ver
 func (r *AuthRequest) encode(e *Encoder)         { e.Int(r.Type); e.String(r.Scheme); e.Buffer(r.Auth) }
 func (r *WatchModeRequest) encode(e *Encoder)    { e.String(r.Path); e.Int(r.Mode) }
 func (r *EmptyRequest) encode(*Encoder)          {}
+func (r *ReconfigRequest) encode(e *Encoder) {
+	e.String(r.JoiningServers)
+	e.String(r.LeavingServers)
+	e.String(r.NewMembers)
+	e.Long(r.CurConfigID)
+}
 func (r *SetWatchesRequest) encode(e *Encoder) {
 	e.Long(r.RelativeZxid)
 	e.Strings(r.Data)
@@ -319,22 +336,24 @@ func encodeBody(e *Encoder, op int32, r Request) {
 var ErrUnknownOp = fmt.Errorf("wire: unknown op code: %w", znode.ErrUnimplemented)
 
 // DecodeRequest decodes the body of a request of type op. Unknown op codes
-// give ErrUnknownOp; bodies that do not parse (or leave bytes over) give
-// ErrMalformed.
+// give ErrUnknownOp; bodies that do not parse give ErrMalformed. Bytes
+// after the body are ignored, as ZooKeeper's records read only their
+// fields.
 func DecodeRequest(op int32, body []byte) (Request, error) {
 	d := NewDecoder(body)
 	r, err := decodeBody(d, op, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Done(true); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
-// maxMultiDepth: a multi inside a multi is refused (ZooKeeper's
-// MultiOperationRecord accepts only the listed sub-op types).
+// multiOps are the op types ZooKeeper's MultiOperationRecord reads.
+var multiOps = map[int32]bool{OpCreate: true, OpCreate2: true, OpCreateContainer: true, OpCreateTTL: true,
+	OpDelete: true, OpSetData: true, OpCheck: true, OpGetChildren: true, OpGetData: true}
+
+// A multi inside a multi is refused (ZooKeeper's MultiOperationRecord
+// accepts only the multiOps).
 func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	var r Request
 	switch op {
@@ -365,6 +384,9 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 		r = &WatchModeRequest{Path: d.String(), Mode: d.Int()}
 	case OpPing, OpCloseSession, OpWhoAmI:
 		r = &EmptyRequest{}
+	case OpReconfig:
+		r = &ReconfigRequest{JoiningServers: d.String(), LeavingServers: d.String(), NewMembers: d.String(),
+			CurConfigID: d.Long()}
 	case OpMulti, OpMultiRead:
 		if depth > 0 {
 			return nil, fmt.Errorf("%w: multi inside a multi", ErrMalformed)
@@ -377,6 +399,10 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 			}
 			if done {
 				break
+			}
+			if !multiOps[typ] {
+				// ZooKeeper's MultiOperationRecord: "Invalid type of op".
+				return nil, fmt.Errorf("%w: op %d in a multi", ErrMalformed, typ)
 			}
 			sub, err := decodeBody(d, typ, depth+1)
 			if err != nil {

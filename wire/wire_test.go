@@ -68,6 +68,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		{OpRemoveWatches, &WatchModeRequest{Path: "/a", Mode: 3}},
 		{OpGetEphemerals, &PathRequest{Path: "/"}},
 		{OpWhoAmI, &EmptyRequest{}},
+		{OpReconfig, &ReconfigRequest{JoiningServers: "server.4=h:2888:3888", CurConfigID: -1}},
 		{OpMulti, &MultiRequest{Ops: []MultiOp{
 			{Type: OpCreate, Request: &CreateRequest{Path: "/m", ACL: acl, TTL: -1}},
 			{Type: OpCheck, Request: &CheckVersionRequest{Path: "/m", Version: 0}},
@@ -93,7 +94,6 @@ func TestDecodeRejects(t *testing.T) {
 	for name, body := range map[string][]byte{
 		"short":            {0, 0},
 		"string past end":  {0, 0, 0, 9, '/'},
-		"trailing bytes":   {0, 0, 0, 1, '/', 0, 7},
 		"huge vector":      {0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff},
 		"multi in a multi": {0, 0, 0, 14, 0, 0xff, 0xff, 0xff, 0xff},
 	} {
@@ -107,6 +107,37 @@ func TestDecodeRejects(t *testing.T) {
 		_, err := DecodeRequest(op, body)
 		assert.ErrorIs(t, err, ErrMalformed, name)
 		assert.ErrorIs(t, err, znode.ErrMarshallingError, name)
+	}
+}
+
+// TestDecodeIgnoresTrailing: bytes after a body are not read, as in
+// ZooKeeper, and neither are bytes after a connect request's readOnly flag.
+func TestDecodeIgnoresTrailing(t *testing.T) {
+	got, err := DecodeRequest(OpGetData, []byte{0, 0, 0, 1, '/', 0, 7})
+	require.NoError(t, err)
+	assert.Equal(t, &PathRequest{Path: "/"}, got)
+	var e Encoder
+	(&ConnectRequest{Timeout: 30000, Password: make([]byte, 16), HasReadOnly: true}).Encode(&e)
+	r, err := DecodeConnectRequest(append(e.B, 7, 7))
+	require.NoError(t, err)
+	assert.True(t, r.HasReadOnly)
+	assert.Equal(t, int32(30000), r.Timeout)
+}
+
+func TestMultiRejectsOtherOps(t *testing.T) {
+	for _, op := range []int32{OpExists, OpSetACL, OpDeleteContainer, OpMulti, 999} {
+		var e Encoder
+		e.Int(op)
+		e.Bool(false)
+		e.Int(-1)
+		e.String("/a")
+		e.Int(-1)
+		e.Int(-1)
+		e.Bool(true)
+		e.Int(-1)
+		_, err := DecodeRequest(OpMulti, e.B)
+		assert.ErrorIs(t, err, ErrMalformed, "op %d", op)
+		assert.NotErrorIs(t, err, ErrUnknownOp, "op %d", op)
 	}
 }
 
