@@ -135,7 +135,7 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ServeConn serves one connection in the background; Close ends it.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc, signal: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &conn{srv: s, nc: nc, signal: make(chan struct{}, 1), done: make(chan struct{}), opened: time.Now()}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = ap.Addr().Unmap()
 	}
@@ -203,7 +203,7 @@ type conn struct {
 	nc   net.Conn
 	addr netip.Addr
 
-	sess *Session // set by the handshake
+	sess *Session // set by the handshake, under srv.mu
 
 	outMu   sync.Mutex
 	out     []byte // replies and notifications not yet written
@@ -216,7 +216,6 @@ type conn struct {
 	done    chan struct{} // closed by close
 	closing sync.Once
 
-	lastZxid atomic.Int64 // highest zxid the client has been told of
 	received atomic.Int64
 	sentN    atomic.Int64
 	opened   time.Time
@@ -256,7 +255,7 @@ func (c *conn) send(fill func(e *wire.Encoder)) bool {
 	c.sentN.Add(1)
 	c.srv.sent.Add(1)
 	if over {
-		go c.close() // not under the engine's locks
+		c.close() // it takes no engine lock and never blocks
 		return false
 	}
 	select {
@@ -304,7 +303,6 @@ func (c *conn) writeLoop() {
 func (c *conn) readLoop() {
 	defer c.srv.wg.Done()
 	defer c.finish()
-	c.opened = time.Now()
 	if !c.handshake() {
 		return
 	}
@@ -396,10 +394,9 @@ func (c *conn) handshake() bool {
 			return false
 		}
 	}
-	c.sess = &Session{db: db, st: st, wire: true}
-	c.lastZxid.Store(req.LastZxidSeen)
 	s := c.srv
 	s.mu.Lock()
+	c.sess = &Session{db: db, st: st, wire: true} // under s.mu: the four-letter words read it
 	prev := s.owners[st.id]
 	s.owners[st.id] = c
 	s.mu.Unlock()
@@ -455,7 +452,6 @@ func (c *conn) notify(ev znode.Event) bool {
 // reply sends a reply header with the engine's last zxid and body.
 func (c *conn) reply(xid int32, err error, body func(e *wire.Encoder)) {
 	zxid := int64(c.srv.db.LastZxid())
-	c.lastZxid.Store(zxid)
 	code := znode.CodeOf(err)
 	c.send(func(e *wire.Encoder) {
 		wire.ReplyHeader{Xid: xid, Zxid: zxid, Err: int32(code)}.Encode(e)
