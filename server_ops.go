@@ -11,8 +11,10 @@ import (
 )
 
 // serve runs one request frame and queues its reply. It reports whether
-// the connection goes on: a frame that does not decode closes it, as
-// ZooKeeper closes a connection whose request it cannot deserialize.
+// the connection goes on. As in ZooKeeper, a frame too short for a request
+// header, an unknown op code, closeSession and a failed auth end the
+// connection; a body that does not decode is answered with
+// MarshallingError and the connection stays.
 func (c *conn) serve(frame []byte) bool {
 	d := wire.NewDecoder(frame)
 	h := wire.RequestHeader{Xid: d.Int(), Type: d.Int()}
