@@ -34,12 +34,8 @@ func (s *Session) AddAuth(ctx context.Context, scheme string, auth []byte) error
 		s.failAuth()
 		return &OpError{Op: "addAuth", Err: err}
 	}
-	for {
-		old := s.st.who.Load()
-		if s.st.who.CompareAndSwap(old, old.With(ids...)) {
-			return nil
-		}
-	}
+	s.st.addIDs(ids)
+	return nil
 }
 
 // failAuth puts the session in the auth-failed state and ends its watches.

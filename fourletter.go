@@ -99,16 +99,20 @@ func (s *Server) fourLetter(word string) string {
 		}
 		t := db.readRoot()
 		b.WriteString("ephemeral nodes dump:\n")
-		var owners []int64
+		type owned struct {
+			id    int64
+			paths []string
+		}
+		var owners []owned
 		for _, id := range ids {
-			if len(t.EphemeralsWithPrefix(id, "/")) > 0 {
-				owners = append(owners, id)
+			if paths := t.EphemeralsWithPrefix(id, "/"); len(paths) > 0 {
+				owners = append(owners, owned{id, paths})
 			}
 		}
 		fmt.Fprintf(&b, "Sessions with Ephemerals (%d):\n", len(owners))
-		for _, id := range owners {
-			fmt.Fprintf(&b, "%#x:\n", id)
-			for _, p := range t.EphemeralsWithPrefix(id, "/") {
+		for _, o := range owners {
+			fmt.Fprintf(&b, "%#x:\n", o.id)
+			for _, p := range o.paths {
 				fmt.Fprintf(&b, "\t%s\n", p)
 			}
 		}

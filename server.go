@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/wire"
 	"github.com/zkembed/zkembed/znode"
 )
@@ -501,16 +500,11 @@ func (db *DB) reattach(id int64, password []byte, addr netip.Addr, timeout time.
 	if st == nil || st.closing.Load() {
 		return nil
 	}
-	who := db.auth.Identity()
-	if ip, ok := acl.AddrID(addr); ok {
-		who = who.With(ip)
-	}
-	st.who.Store(who)
+	st.who.Store(db.identityFor(addr))
 	// A session restored after a restart (Options.ResumeSessions) is now
 	// held by a client again, and expires as a wire session does.
 	st.idleExpiry.Store(true)
-	timeout = min(max(timeout, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
-	st.live.Store(timeout.Milliseconds())
+	st.live.Store(db.negotiateTimeout(timeout).Milliseconds())
 	db.touchAndQueueLocked(st)
 	return st
 }

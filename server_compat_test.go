@@ -27,14 +27,10 @@ func TestWireCompat(t *testing.T) {
 	a.multi(wire.OpMulti, "multi [createContainer /k]", r.mCreate(wire.OpCreateContainer, "/k", 4))
 	a.multi(wire.OpMulti, "multi [getData /p]", r.mRead(wire.OpGetData, "/p"))
 	a.sendRaw(a.next(), wire.OpMulti, "multi [exists /p]", func(e *wire.Encoder) {
-		e.Int(wire.OpExists)
-		e.Bool(false)
-		e.Int(-1)
+		e.MultiHeader(wire.OpExists, false, -1)
 		e.String(r.P("/p"))
 		e.Bool(false)
-		e.Int(-1)
-		e.Bool(true)
-		e.Int(-1)
+		e.MultiEnd()
 	})
 	a.sendRaw(a.next(), wire.OpGetData, "getData + 1 byte", func(e *wire.Encoder) {
 		e.String(r.P("/p"))

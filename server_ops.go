@@ -227,12 +227,7 @@ func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
 		c.endAfterFlush()
 		return false
 	}
-	for {
-		old := st.who.Load()
-		if st.who.CompareAndSwap(old, old.With(ids...)) {
-			break
-		}
-	}
+	st.addIDs(ids)
 	answer(znode.CodeOK)
 	return true
 }
@@ -285,15 +280,10 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 				}
 			}
 			if failed {
-				e.Int(wire.OpError)
-				e.Bool(false)
-				e.Int(int32(znode.CodeOf(res.Err)))
-				e.Int(int32(znode.CodeOf(res.Err)))
+				e.MultiError(int32(znode.CodeOf(res.Err)))
 				continue
 			}
-			e.Int(typ)
-			e.Bool(false)
-			e.Int(0)
+			e.MultiHeader(typ, false, 0)
 			switch typ {
 			case wire.OpCreate:
 				e.String(res.Path)
@@ -304,9 +294,7 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 				e.Stat(&res.Stat)
 			}
 		}
-		e.Int(-1)
-		e.Bool(true)
-		e.Int(-1)
+		e.MultiEnd()
 	}, nil
 }
 
@@ -332,16 +320,11 @@ func (c *conn) multiRead(ctx context.Context, r *wire.MultiRequest) (func(e *wir
 	return func(e *wire.Encoder) {
 		for i, res := range results {
 			if res.Err != nil {
-				e.Int(wire.OpError)
-				e.Bool(false)
-				e.Int(int32(znode.CodeOf(res.Err)))
-				e.Int(int32(znode.CodeOf(res.Err)))
+				e.MultiError(int32(znode.CodeOf(res.Err)))
 				continue
 			}
 			typ := r.Ops[i].Type
-			e.Int(typ)
-			e.Bool(false)
-			e.Int(0)
+			e.MultiHeader(typ, false, 0)
 			if typ == wire.OpGetData {
 				e.Buffer(res.Data)
 				e.Stat(&res.Stat)
@@ -349,9 +332,7 @@ func (c *conn) multiRead(ctx context.Context, r *wire.MultiRequest) (func(e *wir
 				e.Strings(res.Children)
 			}
 		}
-		e.Int(-1)
-		e.Bool(true)
-		e.Int(-1)
+		e.MultiEnd()
 	}, nil
 }
 
@@ -366,12 +347,10 @@ func (db *DB) checkWatches(s *Session, path string, kind watch.RemoveKind) error
 	}
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	for _, k := range []watch.Kind{watch.Data, watch.Exist, watch.Child, watch.Persistent, watch.Recursive} {
-		if kind.Selects(k) && db.watches.Has(s.st.id, path, k) {
-			return nil
-		}
+	if !db.watches.Has(s.st.id, path, kind) {
+		return &OpError{Op: "checkWatches", Path: path, Err: znode.ErrNoWatcher}
 	}
-	return &OpError{Op: "checkWatches", Path: path, Err: znode.ErrNoWatcher}
+	return nil
 }
 
 // setWatches re-registers a reconnecting client's watches with

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,26 +18,10 @@ import (
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/internal/zkserver"
 	"github.com/zkembed/zkembed/wire"
+	"github.com/zkembed/zkembed/zktest"
 )
-
-// newWireConn serves a fresh in-memory engine and connects go-zookeeper to
-// it in process.
-func newWireConn(t *testing.T) (*zkembed.DB, *zkembed.Server, *zk.Conn, <-chan zk.Event) {
-	t.Helper()
-	db, err := zkembed.Open("", nil)
-	require.NoError(t, err)
-	srv := zkembed.NewServer(db, nil)
-	c, events, err := zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second, zk.WithDialer(srv.Dial), zk.WithLogger(zkQuiet{}))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c.Close()
-		srv.Close()
-		db.Close()
-	})
-	waitConnected(t, events)
-	return db, srv, c, events
-}
 
 type zkQuiet struct{}
 
@@ -57,7 +43,7 @@ func waitConnected(t *testing.T, events <-chan zk.Event) {
 }
 
 func TestWireBasics(t *testing.T) {
-	_, _, c, _ := newWireConn(t)
+	c := zktest.Connect(t)
 	p, err := c.Create("/a", []byte("x"), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 	assert.Equal(t, "/a", p)
@@ -370,4 +356,72 @@ func TestWireStalledClient(t *testing.T) {
 	}
 	_, err = io.Copy(io.Discard, nc)
 	assert.NoError(t, err, "the server closed the stalled connection (EOF), not a read timeout")
+}
+
+// The four-letter words that report state, against a real ZooKeeper given
+// the same watches: ruok and isro verbatim, wchs verbatim (3.8 counts its
+// data-watch table only), wchc and wchp as sets of (session, path) pairs
+// with the session ids replaced by names (ZooKeeper lists them in hash
+// order).
+func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
+	t.Parallel()
+	real := zkserver.Start(t)
+	db, err := zkembed.Open("", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, addr := serveTCP(t, db)
+
+	observe := func(addr string) map[string]string {
+		conns := map[string]*zk.Conn{}
+		for _, name := range []string{"A", "B"} {
+			c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(zkQuiet{}))
+			require.NoError(t, err)
+			t.Cleanup(c.Close)
+			waitConnected(t, events)
+			conns[name] = c
+		}
+		a, b := conns["A"], conns["B"]
+		_, err := a.Create("/w", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+		_, _, _, err = a.GetW("/w")
+		require.NoError(t, err)
+		_, _, _, err = a.ChildrenW("/")
+		require.NoError(t, err)
+		_, _, _, err = a.ExistsW("/nope")
+		require.NoError(t, err)
+		_, _, _, err = b.GetW("/w")
+		require.NoError(t, err)
+		_, _, _, err = b.ChildrenW("/w")
+		require.NoError(t, err)
+		names := strings.NewReplacer(fmt.Sprintf("%#x", a.SessionID()), "A", fmt.Sprintf("%#x", b.SessionID()), "B")
+		out := map[string]string{}
+		for _, w := range []string{"ruok", "isro", "wchs"} {
+			out[w] = fourLetter(t, addr, w)
+		}
+		pairs := func(text string, sessionFirst bool) string {
+			var list []string
+			var head string
+			for _, l := range strings.Split(names.Replace(text), "\n") {
+				switch {
+				case l == "":
+				case strings.HasPrefix(l, "\t"):
+					if sessionFirst {
+						list = append(list, head+" "+l[1:])
+					} else {
+						list = append(list, l[1:]+" "+head)
+					}
+				default:
+					head = l
+				}
+			}
+			slices.Sort(list)
+			return strings.Join(list, "\n")
+		}
+		out["wchc"] = pairs(fourLetter(t, addr, "wchc"), true)
+		out["wchp"] = pairs(fourLetter(t, addr, "wchp"), false)
+		return out
+	}
+	want, got := observe(real.Addr), observe(addr)
+	assert.Equal(t, want, got)
+	assert.Equal(t, "A /nope\nA /w\nB /w", want["wchc"], "the script's data and exist watches, as ZooKeeper lists them")
 }

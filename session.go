@@ -89,6 +89,31 @@ func (s *sessionState) touch(now int64) {
 	}
 }
 
+// addIDs adds authenticated ids to the session's identity.
+func (s *sessionState) addIDs(ids []znode.ID) {
+	for {
+		old := s.who.Load()
+		if s.who.CompareAndSwap(old, old.With(ids...)) {
+			return
+		}
+	}
+}
+
+// negotiateTimeout clamps a requested session timeout as ZooKeeper does,
+// for a new session and for every reconnection.
+func (db *DB) negotiateTimeout(d time.Duration) time.Duration {
+	return min(max(d, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
+}
+
+// identityFor is the identity a session from addr starts with: none but
+// ip:addr, which every ZooKeeper connection holds.
+func (db *DB) identityFor(addr netip.Addr) *acl.Identity {
+	if ip, ok := acl.AddrID(addr); ok {
+		return db.auth.Identity(ip)
+	}
+	return db.auth.Identity()
+}
+
 func newSessionState(id int64, timeoutMillis int32, who *acl.Identity) *sessionState {
 	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
 	s.live.Store(int64(timeoutMillis))
@@ -108,7 +133,7 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 	if opts != nil {
 		o = *opts
 	}
-	timeout := min(max(o.Timeout, db.opts.MinSessionTimeout), db.opts.MaxSessionTimeout)
+	timeout := db.negotiateTimeout(o.Timeout)
 	var st *sessionState
 	err := db.update("createSession", "", func() error {
 		if db.mu.closed {
@@ -122,9 +147,7 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 		st = db.mu.sessions[id]
 		st.idleExpiry.Store(o.IdleExpiry)
 		st.addr = o.Addr
-		if ip, ok := acl.AddrID(o.Addr); ok {
-			st.who.Store(st.who.Load().With(ip))
-		}
+		st.who.Store(db.identityFor(o.Addr))
 		db.touchAndQueueLocked(st)
 		return nil
 	})

@@ -64,10 +64,6 @@ const (
 	RemovePersistentRecursive RemoveKind = 5 // recursive watches (3.9)
 )
 
-// Selects reports whether removing watches of kind r removes a watch of
-// kind k.
-func (r RemoveKind) Selects(k Kind) bool { return r.selects(k) }
-
 func (r RemoveKind) selects(k Kind) bool {
 	switch r {
 	case RemoveChildren:
@@ -235,11 +231,12 @@ func (r *Registry) Each(fn func(session int64, path string, k Kind)) {
 	}
 }
 
-// Has reports whether session has a watch of kind k on path.
-func (r *Registry) Has(session int64, path string, k Kind) bool {
+// Has reports whether session has a watch on path that removing watches of
+// kind would remove (ZooKeeper's checkWatches).
+func (r *Registry) Has(session int64, path string, kind RemoveKind) bool {
 	if pw := r.paths[path]; pw != nil {
 		for _, w := range pw.watches {
-			if w.session == session && w.kind == k {
+			if w.session == session && kind.selects(w.kind) {
 				return true
 			}
 		}

@@ -91,6 +91,23 @@ func (e *Encoder) ACLs(list []znode.ACL) {
 	}
 }
 
+// MultiHeader appends the header of a multi's sub-request or sub-result.
+func (e *Encoder) MultiHeader(typ int32, done bool, err int32) {
+	e.Int(typ)
+	e.Bool(done)
+	e.Int(err)
+}
+
+// MultiError appends a failed sub-result: its header and ErrorResponse,
+// both carrying code.
+func (e *Encoder) MultiError(code int32) {
+	e.MultiHeader(OpError, false, code)
+	e.Int(code)
+}
+
+// MultiEnd appends the marker that ends a multi's requests or results.
+func (e *Encoder) MultiEnd() { e.MultiHeader(-1, true, -1) }
+
 // Decoder reads jute's binary encoding from a byte slice. The first error
 // sticks: later reads return zero values, and Err reports it. It never
 // panics and never allocates more than the input can back.

@@ -300,14 +300,10 @@ func (r pathOnly) encode(e *Encoder) { e.String(r.Path) }
 
 func (r *MultiRequest) encode(e *Encoder) {
 	for _, op := range r.Ops {
-		e.Int(op.Type)
-		e.Bool(false)
-		e.Int(-1)
+		e.MultiHeader(op.Type, false, -1)
 		encodeBody(e, op.Type, op.Request)
 	}
-	e.Int(-1)
-	e.Bool(true)
-	e.Int(-1)
+	e.MultiEnd()
 }
 
 // EncodeRequest appends header and body of a request of type op, as a
