@@ -305,6 +305,7 @@ func (db *DB) applyLocked(x *txn.Txn) error {
 			}
 			if s != nil {
 				s.closing.Store(true)
+				s.end()
 				delete(db.mu.sessions, op.Session)
 			}
 		}

@@ -335,6 +335,7 @@ func (db *DB) Close() error {
 	}
 	for _, s := range db.mu.sessions {
 		s.closing.Store(true)
+		s.end()
 	}
 	last := db.mu.working.Zxid()
 	db.mu.Unlock()

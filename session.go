@@ -75,6 +75,17 @@ type sessionState struct {
 	// endState is the state its watches end with: StateClosed or
 	// StateExpired, set (under DB.mu) when its closeSession is committed.
 	endState atomic.Int32
+	// done is closed once the session has ended (see Session.Done); ended
+	// makes closing it idempotent.
+	done  chan struct{}
+	ended atomic.Bool
+}
+
+// end closes s.done, once.
+func (s *sessionState) end() {
+	if s.ended.CompareAndSwap(false, true) {
+		close(s.done)
+	}
 }
 
 // touch records activity at now. A concurrent touch may have stored a
@@ -115,7 +126,7 @@ func (db *DB) identityFor(addr netip.Addr) *acl.Identity {
 }
 
 func newSessionState(id int64, timeoutMillis int32, who *acl.Identity) *sessionState {
-	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond}
+	s := &sessionState{id: id, timeout: time.Duration(timeoutMillis) * time.Millisecond, done: make(chan struct{})}
 	s.live.Store(int64(timeoutMillis))
 	s.idleExpiry.Store(true)
 	s.who.Store(who)
@@ -178,6 +189,13 @@ func (s *Session) Ping(ctx context.Context) error {
 	_, err := s.begin(ctx, "ping", "")
 	return err
 }
+
+// Done returns a channel that is closed once the session has ended: closed,
+// expired, or ended with its engine. It is closed when the session's
+// closeSession is applied, before the events of that close are delivered
+// and before it is durable, so a holder of ephemeral nodes (a lock, a
+// leadership) learns of the loss as early as the engine knows it.
+func (s *Session) Done() <-chan struct{} { return s.st.done }
 
 // Close closes the session: its ephemeral nodes are deleted in one
 // closeSession transaction, and later calls fail with ErrSessionExpired.

@@ -174,12 +174,7 @@ func failOrSkip(tb testing.TB, err error) {
 	tb.Fatalf("zkserver: %v", err)
 }
 
-var shared struct {
-	mu  sync.Mutex
-	srv *Server
-	err error
-	dir string // temp dir to remove in StopShared
-}
+var shared = NewLazy()
 
 // Shared returns the test process's shared server, launching it on first use
 // (in a temporary directory of its own, with default options) and reusing it
@@ -193,43 +188,69 @@ var shared struct {
 // is remembered, so later calls fail at once.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
+	return shared.Get(tb)
+}
+
+// Lazy is a server started on first use with its own options, for a test
+// package that needs one configuration (a short tickTime, say) across
+// tests: declare it at package level with NewLazy and call its Stop from
+// TestMain after m.Run. Skipping, failing and ZKEMBED_ZK_ADDR behave as for
+// [Shared].
+type Lazy struct {
+	opts []Option
+	mu   sync.Mutex
+	srv  *Server
+	dir  string
+	err  error
+}
+
+// NewLazy returns a Lazy server that will start with opts.
+func NewLazy(opts ...Option) *Lazy { return &Lazy{opts: opts} }
+
+// Get starts the server if it has not been started and returns it. A
+// failed start is remembered, so later calls fail at once.
+func (l *Lazy) Get(tb testing.TB) *Server {
+	tb.Helper()
 	if addr := os.Getenv(EnvAddr); addr != "" {
 		return &Server{Addr: addr, external: true}
 	}
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.srv == nil && shared.err == nil {
-		dir, err := os.MkdirTemp("", "zkserver-shared-")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.srv == nil && l.err == nil {
+		dir, err := os.MkdirTemp("", "zkserver-lazy-")
 		if err == nil {
-			shared.srv, err = launch(dir, newConfig(nil))
+			l.srv, err = launch(dir, newConfig(l.opts))
 			if err != nil {
 				_ = os.RemoveAll(dir)
 			} else {
-				shared.dir = dir
+				l.dir = dir
 			}
 		}
-		shared.err = err
+		l.err = err
 	}
-	if shared.err != nil {
-		failOrSkip(tb, shared.err)
+	if l.err != nil {
+		failOrSkip(tb, l.err)
 	}
-	return shared.srv
+	return l.srv
+}
+
+// Stop stops the server if it was started and removes its directory.
+func (l *Lazy) Stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.srv != nil {
+		l.srv.Stop()
+	}
+	if l.dir != "" {
+		_ = os.RemoveAll(l.dir)
+	}
+	l.srv, l.err, l.dir = nil, nil, ""
 }
 
 // StopShared stops the server started by [Shared], if any, and removes its
 // directory. Call it from TestMain after m.Run. It is safe to call when Shared
 // was never used; a later Shared call starts a new server.
-func StopShared() {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.srv != nil {
-		shared.srv.Stop()
-	}
-	if shared.dir != "" {
-		_ = os.RemoveAll(shared.dir)
-	}
-	shared.srv, shared.err, shared.dir = nil, nil, ""
-}
+func StopShared() { shared.Stop() }
 
 // Servers returns []string{s.Addr}, the form zk.Connect expects.
 func (s *Server) Servers() []string { return []string{s.Addr} }
