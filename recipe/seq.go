@@ -1,0 +1,182 @@
+package recipe
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zkembed/zkembed/znode"
+)
+
+// The building blocks every queue-of-participants recipe shares: a
+// protected sequential create, the participants in sequence order, and a
+// wait for one node to go away.
+
+// seqDigits is the width of ZooKeeper's sequence suffix.
+const seqDigits = 10
+
+// sequence returns the sequence number a sequential node's name ends with.
+func sequence(name string) (int64, bool) {
+	if len(name) < seqDigits {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(name[len(name)-seqDigits:], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// protectedPrefix is Curator's protected-mode prefix: "_c_" and a random
+// id that names the creator's node, so that a create whose reply was lost
+// can be found again.
+const protectedPrefix = "_c_"
+
+// newProtectedID returns a random RFC 4122 version 4 UUID, the form
+// Curator uses.
+func newProtectedID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents it)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// participant is a sequential child of a recipe's directory.
+type participant struct {
+	name string
+	seq  int64
+}
+
+// participants lists dir's children that end with a sequence number, in
+// sequence order (ties, possible only after the counter wrapped, by name).
+func participants(ctx context.Context, c Client, dir string) ([]participant, error) {
+	names, _, err := c.GetChildren(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return sortParticipants(names), nil
+}
+
+func sortParticipants(names []string) []participant {
+	out := make([]participant, 0, len(names))
+	for _, n := range names {
+		if seq, ok := sequence(n); ok {
+			out = append(out, participant{name: n, seq: seq})
+		}
+	}
+	slices.SortFunc(out, func(a, b participant) int {
+		if a.seq != b.seq {
+			if a.seq < b.seq {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return out
+}
+
+// indexOf returns the position of name among ps, or -1.
+func indexOf(ps []participant, name string) int {
+	return slices.IndexFunc(ps, func(p participant) bool { return p.name == name })
+}
+
+// ensurePath creates path and its missing ancestors as persistent nodes
+// with acl. Nodes that exist already are left as they are.
+func ensurePath(ctx context.Context, c Client, path string, acl []znode.ACL) error {
+	if path == "/" {
+		return nil
+	}
+	ok, _, err := c.Exists(ctx, path)
+	if err != nil || ok {
+		return err
+	}
+	if parent, _ := znode.Split(path); parent != "/" {
+		if err := ensurePath(ctx, c, parent, acl); err != nil {
+			return err
+		}
+	}
+	_, err = c.Create(ctx, path, nil, znode.ModePersistent, acl)
+	if errors.Is(err, znode.ErrNodeExists) {
+		return nil
+	}
+	return err
+}
+
+// createProtected creates dir/_c_<id>-<name><seq> with mode (a sequential
+// one) and returns its full path. It creates dir if missing. When the
+// reply is lost (connection loss) it looks for a child carrying id before
+// trying again, as Curator's protected mode does, so a create that did
+// happen is never made twice or left behind.
+func createProtected(ctx context.Context, c Client, dir, id, name string, data []byte, mode znode.CreateMode, acl []znode.ACL) (string, error) {
+	prefix := protectedPrefix + id + "-"
+	for attempt := 0; ; attempt++ {
+		p, err := c.Create(ctx, dir+"/"+prefix+name, data, mode, acl)
+		switch {
+		case err == nil:
+			return p, nil
+		case errors.Is(err, znode.ErrNoNode) && attempt < 3:
+			if err := ensurePath(ctx, c, dir, acl); err != nil {
+				return "", err
+			}
+		case errors.Is(err, znode.ErrConnectionLoss) && attempt < 10:
+			if p, ok := findProtected(ctx, c, dir, prefix); ok {
+				return p, nil
+			}
+		default:
+			return "", err
+		}
+	}
+}
+
+// findProtected returns dir's child whose name starts with prefix. Errors
+// (a connection still down) count as "not found": the caller tries again.
+func findProtected(ctx context.Context, c Client, dir, prefix string) (string, bool) {
+	names, _, err := c.GetChildren(ctx, dir)
+	if err != nil {
+		return "", false
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			return dir + "/" + n, true
+		}
+	}
+	return "", false
+}
+
+// cleanup deletes path even when ctx is cancelled (the reason to clean up
+// is often exactly that), ignoring a node already gone. It is best effort:
+// a node that cannot be deleted is ephemeral and goes with its session.
+func cleanup(ctx context.Context, c Client, path string) error {
+	err := c.Delete(context.WithoutCancel(ctx), path, -1)
+	if errors.Is(err, znode.ErrNoNode) {
+		return nil
+	}
+	return err
+}
+
+// waitGone returns when path does not exist. It fails with ctx's error
+// when ctx ends and with ErrSessionLost when the session ends first.
+func waitGone(ctx context.Context, c Client, path string) error {
+	for {
+		ok, _, ch, err := c.ExistsW(ctx, path)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		select {
+		case <-ch: // deleted, changed, or the watch was lost: look again
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.Done():
+			return ErrSessionLost
+		}
+	}
+}
