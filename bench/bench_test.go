@@ -80,3 +80,15 @@ func TestWorkloads(t *testing.T) {
 	t.Log(m)
 	require.Greater(t, m.HeapPerNode, float64(m.DataSize), "the data itself is on the heap")
 }
+
+// The lock workload runs on both engines and counts real handoffs (it
+// fails if two contenders ever hold the lock at once).
+func TestLockWorkload(t *testing.T) {
+	rs, err := bench.Lock(bench.LockConfig{Contenders: 8, Duration: 200 * time.Millisecond, DurableDir: t.TempDir()})
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	for _, r := range rs {
+		t.Log(r)
+		require.Positive(t, r.Handoffs, r.Target)
+	}
+}

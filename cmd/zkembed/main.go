@@ -72,17 +72,44 @@ func runShell(args []string) error {
 // runWireBench runs go-zookeeper's getData, setData and create against
 // zkembed's wire server (TCP and in process) and, with vs, a real
 // ZooKeeper in the same run.
+// zookeeperAddr parses -vs: "" or zookeeper=HOST:PORT.
+func zookeeperAddr(vs string) (string, error) {
+	if vs == "" {
+		return "", nil
+	}
+	name, addr, ok := strings.Cut(vs, "=")
+	if !ok || name != "zookeeper" || addr == "" {
+		return "", fmt.Errorf("-vs wants zookeeper=HOST:PORT, got %q", vs)
+	}
+	return addr, nil
+}
+
+func runLockBench(vs string, contenders int, d time.Duration) error {
+	addr, err := zookeeperAddr(vs)
+	if err != nil {
+		return err
+	}
+	results, err := bench.Lock(bench.LockConfig{ZooKeeper: addr, Contenders: contenders, Duration: d})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		fmt.Println(r)
+	}
+	return nil
+}
+
 func runWireBench(vs string, d time.Duration, dataSize int) error {
+	addr, err := zookeeperAddr(vs)
+	if err != nil {
+		return err
+	}
 	targets, stop, err := bench.WireEngine("")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if vs != "" {
-		name, addr, ok := strings.Cut(vs, "=")
-		if !ok || name != "zookeeper" {
-			return fmt.Errorf("-vs wants zookeeper=HOST:PORT, got %q", vs)
-		}
+	if addr != "" {
 		targets = append([]bench.WireTarget{{Name: "zookeeper", Addr: addr}}, targets...)
 	}
 	results, err := bench.Wire(bench.WireConfig{Targets: targets, Duration: d, DataSize: dataSize})
@@ -149,8 +176,13 @@ func runBench(args []string) error {
 	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
 	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
 	wireOnly := fs.Bool("wire", false, "run only the client-protocol workloads (go-zookeeper against zkembed serve)")
-	vs := fs.String("vs", "", "also run the client-protocol workloads against zookeeper=HOST:PORT and print ratios")
+	vs := fs.String("vs", "", "also run the client-protocol (or, with -lock, the lock) workloads against zookeeper=HOST:PORT and print ratios")
+	lockOnly := fs.Bool("lock", false, "run only the lock-contention workload (recipe.Lock handoffs)")
+	contenders := fs.Int("contenders", 50, "contending sessions in the lock workload")
 	fs.Parse(args)
+	if *lockOnly {
+		return runLockBench(*vs, *contenders, *durable)
+	}
 	if *wireOnly || *vs != "" {
 		return runWireBench(*vs, *durable, *dataSize)
 	}
