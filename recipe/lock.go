@@ -31,7 +31,8 @@ type LockOptions struct {
 // share a Client). Its nodes are named "_c_<uuid>-lock-<seq>", like
 // Curator's InterProcessMutex and go-zookeeper's Lock, so those holders and
 // ours exclude each other; any child ending in a sequence number counts as
-// a contender.
+// a contender, so kazoo's "<id>__lock__<seq>" holders exclude ours too. For
+// kazoo to respect ours, give its Lock extra_lock_patterns=("-lock-",).
 type Lock struct {
 	c    Client
 	dir  string
