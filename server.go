@@ -40,7 +40,11 @@ import (
 // (setWatches), since a connection's watches end with it, as in ZooKeeper.
 // They survive a restart of the process too when the engine is opened
 // with Options.ResumeSessions (zkembed serve does): each restored session
-// gets one timeout for its client to come back.
+// gets one timeout for its client to come back. The option is
+// engine-wide, as in ZooKeeper, which does not tell one client from
+// another: the in-process sessions of an engine that also serves remote
+// ones are resumed too, and since nobody reclaims them they expire after
+// their timeout (their ephemerals go then, not at Open).
 
 // ServerOptions configure a Server. The zero value is ZooKeeper's defaults.
 type ServerOptions struct {
