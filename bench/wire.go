@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/recipe"
 )
 
 // WireTarget is a server go-zookeeper clients are measured against.
@@ -66,38 +68,16 @@ func Wire(cfg WireConfig) ([]WireResult, error) {
 	return out, nil
 }
 
-type zkQuiet struct{}
-
-func (zkQuiet) Printf(string, ...any) {}
-
+// wireConnect opens one go-zookeeper connection to tg and waits for its
+// session.
 func wireConnect(tg WireTarget) (*zk.Conn, error) {
-	var c *zk.Conn
-	var events <-chan zk.Event
-	var err error
-	if tg.Dialer != nil {
-		c, events, err = zk.Connect([]string{tg.Addr}, 30*time.Second, zk.WithDialer(tg.Dialer), zk.WithLogger(zkQuiet{}), zk.WithLogInfo(false))
-	} else {
-		c, events, err = zk.Connect([]string{tg.Addr}, 30*time.Second, zk.WithLogger(zkQuiet{}), zk.WithLogInfo(false))
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := recipe.Connect(ctx, []string{tg.Addr}, 30*time.Second, tg.Dialer)
 	if err != nil {
 		return nil, err
 	}
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events { //nolint:revive // drain
-					}
-				}()
-				return c, nil
-			}
-		case <-timeout:
-			c.Close()
-			return nil, fmt.Errorf("no session within 15s")
-		}
-	}
+	return c.Conn(), nil
 }
 
 func wireTarget(tg WireTarget, clients int, cfg WireConfig) ([]WireResult, error) {

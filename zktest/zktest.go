@@ -12,12 +12,14 @@
 package zktest
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkembed/zkembed"
+	"github.com/zkembed/zkembed/recipe"
 )
 
 // Engine is an in-memory engine with its wire server, for tests that need
@@ -51,28 +53,15 @@ func New(tb testing.TB, opts *zkembed.Options) *Engine {
 // session and closes it when the test ends (before the engine).
 func (e *Engine) Connect(tb testing.TB) *zk.Conn {
 	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	// An IP literal, so that go-zookeeper does not resolve a name.
-	conn, events, err := zk.Connect([]string{"127.0.0.1:2181"}, 10*time.Second,
-		zk.WithDialer(e.Server.Dial), zk.WithLogger(quiet{}), zk.WithLogInfo(false))
+	c, err := recipe.Connect(ctx, []string{"127.0.0.1:2181"}, 10*time.Second, e.Server.Dial)
 	if err != nil {
 		tb.Fatalf("zktest: connect: %v", err)
 	}
-	tb.Cleanup(conn.Close)
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events { //nolint:revive // drain: go-zk blocks on a full channel
-					}
-				}()
-				return conn
-			}
-		case <-timeout:
-			tb.Fatal("zktest: no session within 10s")
-		}
-	}
+	tb.Cleanup(c.Close)
+	return c.Conn()
 }
 
 // Connect starts a fresh engine and returns one connection to it: the one
@@ -81,7 +70,3 @@ func Connect(tb testing.TB) *zk.Conn {
 	tb.Helper()
 	return New(tb, nil).Connect(tb)
 }
-
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
