@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -52,6 +53,9 @@ type backend struct {
 	// expire ends c's session as its server would after the client went
 	// silent: its ephemerals are deleted and c.Done() is closed.
 	expire func(t *testing.T, c recipe.Client)
+	// partition cuts c off from its server for good (nil: the backend
+	// has no network).
+	partition func(t *testing.T, c recipe.Client)
 }
 
 // eachBackend runs fn as a subtest on every backend: an embedded engine
@@ -98,48 +102,62 @@ func zkOnEngine(t *testing.T) *backend {
 	srv := zkembed.NewServer(db, nil)
 	t.Cleanup(func() { require.NoError(t, srv.Close()) })
 	b := &backend{name: "zk-on-zkembed", root: "/recipes"}
-	b.client = func(t *testing.T) recipe.Client {
-		c, err := recipe.Connect(ctxFor(t), []string{"127.0.0.1:2181"}, zkSessionTimeout, srv.Dial)
-		require.NoError(t, err)
-		t.Cleanup(c.Close)
-		return c
-	}
+	dialers := b.goZookeeper([]string{"127.0.0.1:2181"}, srv.Dial)
 	b.expire = func(t *testing.T, c recipe.Client) {
 		require.NoError(t, db.ExpireSession(context.Background(), c.SessionID()))
 		waitDone(t, c)
 	}
+	b.partition = func(t *testing.T, c recipe.Client) { dialers.of(t, c).cut() }
 	mkroot(t, b)
 	return b
+}
+
+// dialerSet remembers each go-zookeeper client's dialer.
+type dialerSet struct {
+	mu sync.Mutex
+	m  map[int64]*cutDialer
+}
+
+func (s *dialerSet) of(t *testing.T, c recipe.Client) *cutDialer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.m[c.SessionID()]
+	require.NotNil(t, d, "not a client of this backend")
+	return d
+}
+
+// goZookeeper makes b's clients go-zookeeper connections to servers
+// through cutDialers over dial (nil: TCP).
+func (b *backend) goZookeeper(servers []string, dial zk.Dialer) *dialerSet {
+	set := &dialerSet{m: map[int64]*cutDialer{}}
+	b.client = func(t *testing.T) recipe.Client {
+		d := &cutDialer{inner: dial}
+		c, err := recipe.Connect(ctxFor(t), servers, zkSessionTimeout, d.dial)
+		require.NoError(t, err)
+		t.Cleanup(c.Close)
+		set.mu.Lock()
+		set.m[c.SessionID()] = d
+		set.mu.Unlock()
+		return c
+	}
+	return set
 }
 
 func zookeeper(t *testing.T) *backend {
 	srv := realZK.Get(t)
 	b := &backend{name: "zookeeper", root: uniqueRoot(t)}
-	dialers := map[int64]*cutDialer{}
-	var mu sync.Mutex
-	b.client = func(t *testing.T) recipe.Client {
-		d := &cutDialer{}
-		c, err := recipe.Connect(ctxFor(t), srv.Servers(), zkSessionTimeout, d.dial)
-		require.NoError(t, err)
-		t.Cleanup(c.Close)
-		mu.Lock()
-		dialers[c.SessionID()] = d
-		mu.Unlock()
-		return c
-	}
+	dialers := b.goZookeeper(srv.Servers(), nil)
 	b.expire = func(t *testing.T, c recipe.Client) {
-		mu.Lock()
-		d := dialers[c.SessionID()]
-		mu.Unlock()
-		require.NotNil(t, d, "expire: not a client of this backend")
 		// Cut the client off until the server has expired its session
 		// (its timeout plus a tick or two), then let it reconnect: the
 		// server tells it the session expired.
+		d := dialers.of(t, c)
 		d.cut()
 		time.Sleep(zkSessionTimeout + 500*time.Millisecond)
 		d.restore()
 		waitDone(t, c)
 	}
+	b.partition = func(t *testing.T, c recipe.Client) { dialers.of(t, c).cut() }
 	mkroot(t, b)
 	return b
 }
@@ -166,9 +184,10 @@ func waitDone(t *testing.T, c recipe.Client) {
 	}
 }
 
-// cutDialer dials TCP and can cut its connections off and refuse new ones,
-// as a network partition does.
+// cutDialer dials through inner (nil: TCP) and can cut its connections off
+// and refuse new ones, as a network partition does.
 type cutDialer struct {
+	inner zk.Dialer
 	mu    sync.Mutex
 	down  bool
 	conns []net.Conn
@@ -180,7 +199,11 @@ func (d *cutDialer) dial(network, addr string, timeout time.Duration) (net.Conn,
 	if d.down {
 		return nil, fmt.Errorf("cutDialer: %s is cut off", addr)
 	}
-	conn, err := net.DialTimeout(network, addr, timeout)
+	dial := d.inner
+	if dial == nil {
+		dial = net.DialTimeout
+	}
+	conn, err := dial(network, addr, timeout)
 	if err == nil {
 		d.conns = append(d.conns, conn)
 	}
@@ -239,6 +262,32 @@ func TestBackendsAgreeOnBasics(t *testing.T) {
 		case <-c.Done():
 			t.Fatal("Done closed for a live session")
 		default:
+		}
+	})
+}
+
+// A client cut off from its server for good learns that its session is
+// lost (Done closes) about one session timeout later, and a lock it held
+// reports it: by then the server has expired the session and handed the
+// lock on.
+func TestSessionLostInPartition(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		if b.partition == nil {
+			t.Skip("an embedded session has no network to lose")
+		}
+		ctx := ctxFor(t)
+		c := b.client(t)
+		l := recipe.NewLock(c, b.root+"/partition", nil)
+		require.NoError(t, l.Lock(ctx))
+		cut := time.Now()
+		b.partition(t, c)
+		select {
+		case <-l.Lost():
+			took := time.Since(cut)
+			t.Logf("lost after %v", took)
+			require.GreaterOrEqual(t, took, zkSessionTimeout*9/10, "lost before a session timeout had passed")
+		case <-time.After(zkSessionTimeout + 10*time.Second):
+			t.Fatal("Lost not closed while cut off")
 		}
 	})
 }

@@ -155,7 +155,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	node := l.node
 	l.node, l.token = "", 0
 	err := l.c.Delete(context.WithoutCancel(ctx), node, -1)
-	if errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
+	if err != nil && (sessionOver(l.c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired)) {
 		return fmt.Errorf("recipe: unlock %s: %w", l.dir, ErrSessionLost)
 	}
 	return err

@@ -298,4 +298,3 @@ func TestLockExcludesGoZookeeperLock(t *testing.T) {
 		require.NoError(t, theirs.Unlock())
 	})
 }
-

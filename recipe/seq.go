@@ -180,3 +180,13 @@ func waitGone(ctx context.Context, c Client, path string) error {
 		}
 	}
 }
+
+// sessionOver reports whether c's session has ended.
+func sessionOver(c Client) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
+}

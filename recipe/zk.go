@@ -22,6 +22,14 @@ type ZK struct {
 	wg   sync.WaitGroup
 }
 
+// A client cut off from its servers cannot hear that its session expired
+// until it reconnects, which may be never; by then the server may have
+// given its locks to others. Like Curator's ConnectionStateManager, the
+// adapter therefore counts a session as lost once it has been
+// disconnected for a whole session timeout: the server has expired it by
+// then, since it has not heard from the client for at least as long, and
+// the adapter closes the connection so that the session cannot come back.
+
 // Connect connects to servers through go-zookeeper and returns the Client;
 // Close it when done. dialer may be nil (TCP), or zkembed.Server.Dial for an
 // in-process engine. go-zookeeper's log lines are dropped. It waits until
@@ -47,7 +55,7 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 				return nil, znode.ErrConnectionLoss
 			}
 			if ev.State == zk.StateHasSession {
-				return WrapZK(conn, events), nil
+				return WrapZK(conn, events, sessionTimeout), nil
 			}
 		case <-ctx.Done():
 			conn.Close()
@@ -57,20 +65,43 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 }
 
 // WrapZK returns the Client over conn. events must be the channel
-// zk.Connect returned with conn; the Client drains it from now on (the
-// caller must not read it any more) and closes Done when the session
-// expires or conn is closed.
-func WrapZK(conn *zk.Conn, events <-chan zk.Event) *ZK {
+// zk.Connect returned with conn, and sessionTimeout the timeout asked of
+// it; the Client drains events from now on (the caller must not read it
+// any more) and closes Done when the session expires, when the connection
+// has been down for sessionTimeout (closing conn), or when conn is closed.
+func WrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration) *ZK {
 	c := &ZK{conn: conn, done: make(chan struct{})}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		for ev := range events {
-			if ev.State == zk.StateExpired {
+		var lost <-chan time.Time // running while disconnected
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					c.end() // the connection was closed
+					return
+				}
+				switch ev.State {
+				case zk.StateExpired:
+					c.end()
+				case zk.StateDisconnected:
+					if lost == nil {
+						lost = time.After(sessionTimeout)
+					}
+				case zk.StateHasSession:
+					lost = nil
+				}
+			case <-lost:
+				// Make the loss final: without this, a reconnect in
+				// the server's last moments could revive a session the
+				// recipes above have already given up, and its nodes
+				// with it.
 				c.end()
+				lost = nil
+				c.conn.Close()
 			}
 		}
-		c.end() // the connection was closed
 	}()
 	return c
 }
