@@ -138,7 +138,7 @@ func (l *Lock) contend(ctx context.Context, wait bool) (string, bool, error) {
 func (l *Lock) abandon(ctx context.Context, node string, cause error) error {
 	err := cleanup(ctx, l.c, node)
 	if cause != nil {
-		return fmt.Errorf("recipe: lock %s: %w", l.dir, cause)
+		return fmt.Errorf("recipe: lock %s: %w", l.dir, sessionCause(l.c, cause))
 	}
 	return err
 }
@@ -154,11 +154,10 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	node := l.node
 	l.node, l.token = "", 0
-	err := l.c.Delete(context.WithoutCancel(ctx), node, -1)
-	if err != nil && (sessionOver(l.c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired)) {
-		return fmt.Errorf("recipe: unlock %s: %w", l.dir, ErrSessionLost)
+	if err := deleteHeld(ctx, l.c, node); err != nil {
+		return fmt.Errorf("recipe: unlock %s: %w", l.dir, err)
 	}
-	return err
+	return nil
 }
 
 // Token returns the fencing token of the held lock: the czxid of the

@@ -181,6 +181,35 @@ func waitGone(ctx context.Context, c Client, path string) error {
 	}
 }
 
+// sessionCause adds ErrSessionLost to cause when c's session has ended:
+// that, not the connection error a request met on the way, is what the
+// caller must act on.
+func sessionCause(c Client, cause error) error {
+	if sessionOver(c) && !errors.Is(cause, ErrSessionLost) {
+		return fmt.Errorf("%w: %w", ErrSessionLost, cause)
+	}
+	return cause
+}
+
+// deleteHeld deletes the node of something held, even when ctx is
+// cancelled. When the node's session has ended, the node is gone (or
+// going) with it and the error is ErrSessionLost, whatever the delete
+// said: a go-zookeeper client whose session expired fails requests with
+// connection errors until it has a new session, then with ErrNoNode.
+func deleteHeld(ctx context.Context, c Client, node string) error {
+	if sessionOver(c) {
+		return ErrSessionLost
+	}
+	err := c.Delete(context.WithoutCancel(ctx), node, -1)
+	if err == nil {
+		return nil
+	}
+	if sessionOver(c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
+		return ErrSessionLost
+	}
+	return err
+}
+
 // sessionOver reports whether c's session has ended.
 func sessionOver(c Client) bool {
 	select {
