@@ -365,18 +365,19 @@ func TestRWLockWithExclusiveLock(t *testing.T) {
 	})
 }
 
-// watchRecorder remembers the paths its client set existence watches on.
+// watchRecorder remembers the paths its client set data watches on (the
+// recipes wait for a node's deletion with getData watches).
 type watchRecorder struct {
 	recipe.Client
 	mu    sync.Mutex
 	paths []string
 }
 
-func (c *watchRecorder) ExistsW(ctx context.Context, path string) (bool, znode.Stat, <-chan znode.Event, error) {
+func (c *watchRecorder) GetW(ctx context.Context, path string) ([]byte, znode.Stat, <-chan znode.Event, error) {
 	c.mu.Lock()
 	c.paths = append(c.paths, path)
 	c.mu.Unlock()
-	return c.Client.ExistsW(ctx, path)
+	return c.Client.GetW(ctx, path)
 }
 
 func (c *watchRecorder) watched(t *testing.T) string {

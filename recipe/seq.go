@@ -160,16 +160,21 @@ func cleanup(ctx context.Context, c Client, path string) error {
 	return err
 }
 
-// waitGone returns when path does not exist. It fails with ctx's error
-// when ctx ends and with ErrSessionLost when the session ends first.
+// waitGone returns when path does not exist. It watches with getData, as
+// Curator waits for a predecessor: a node already gone then leaves no
+// watch behind, where exists would leave one for a creation that never
+// comes (names made unique by a sequence number or a uuid are not made
+// again), holding a channel, and with go-zookeeper a goroutine, for the
+// rest of the session. It fails with ctx's error when ctx ends and with
+// ErrSessionLost when the session ends first.
 func waitGone(ctx context.Context, c Client, path string) error {
 	for {
-		ok, _, ch, err := c.ExistsW(ctx, path)
+		_, _, ch, err := c.GetW(ctx, path)
+		if errors.Is(err, znode.ErrNoNode) {
+			return nil
+		}
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return nil
 		}
 		select {
 		case <-ch: // deleted, changed, or the watch was lost: look again
