@@ -210,6 +210,8 @@ type conn struct {
 
 	outMu   sync.Mutex
 	out     []byte // replies and notifications not yet written
+	held    []byte // notifications held back until the current reply (holding)
+	holding bool   // a read of the current request has set a watch
 	spare   []byte
 	dead    bool          // closed or finishing: appends are dropped
 	ending  bool          // close once out is written (endAfterFlush)
@@ -243,17 +245,31 @@ func (c *conn) close() {
 // false if the connection is closed or the client is too far behind (the
 // connection is then closed).
 func (c *conn) send(fill func(e *wire.Encoder)) bool {
+	return c.queue(false, fill)
+}
+
+// queue is send; a notification is held back while holding (see
+// holdNotifications), and a reply releases what was held after itself.
+func (c *conn) queue(notification bool, fill func(e *wire.Encoder)) bool {
 	c.outMu.Lock()
 	if c.dead {
 		c.outMu.Unlock()
 		return false
 	}
-	e := wire.Encoder{B: c.out}
+	buf := &c.out
+	if notification && c.holding {
+		buf = &c.held
+	}
+	e := wire.Encoder{B: *buf}
 	start := wire.BeginFrame(&e)
 	fill(&e)
 	wire.EndFrame(&e, start)
-	c.out = e.B
-	over := len(c.out) > c.srv.opts.MaxPending
+	*buf = e.B
+	if !notification && c.holding {
+		c.out = append(c.out, c.held...)
+		c.held, c.holding = c.held[:0], false
+	}
+	over := len(c.out)+len(c.held) > c.srv.opts.MaxPending
 	c.outMu.Unlock()
 	c.sentN.Add(1)
 	c.srv.sent.Add(1)
@@ -399,7 +415,7 @@ func (c *conn) handshake() bool {
 	}
 	s := c.srv
 	s.mu.Lock()
-	c.sess = &Session{db: db, st: st, wire: true} // under s.mu: the four-letter words read it
+	c.sess = &Session{db: db, st: st, wire: true, watchSet: c.holdNotifications} // under s.mu: the four-letter words read it
 	prev := s.owners[st.id]
 	s.owners[st.id] = c
 	s.mu.Unlock()
@@ -432,6 +448,18 @@ func (c *conn) endAfterFlush() {
 	}
 }
 
+// holdNotifications is the session's watchSet: the request being served
+// has registered a watch, so notifications dispatched from now on (of
+// changes its reply does not show) wait for that reply; a client registers
+// its watch when the reply arrives and would drop an event before it.
+// Notifications dispatched earlier were queued already, before the reply
+// that may show their change. It runs under the engine's watchMu.
+func (c *conn) holdNotifications() {
+	c.outMu.Lock()
+	c.holding = true
+	c.outMu.Unlock()
+}
+
 // notify is the connection's watch sink: it frames a notification. It
 // runs under the engine's watchMu and never blocks.
 func (c *conn) notify(ev znode.Event) bool {
@@ -446,7 +474,7 @@ func (c *conn) notify(ev znode.Event) bool {
 		}()
 		return true
 	}
-	return c.send(func(e *wire.Encoder) {
+	return c.queue(true, func(e *wire.Encoder) {
 		wire.ReplyHeader{Xid: wire.XidNotification, Zxid: -1}.Encode(e)
 		wire.WatcherEvent{Type: int32(ev.Type), State: int32(znode.StateSyncConnected), Path: ev.Path}.Encode(e)
 	})

@@ -43,6 +43,12 @@ type Session struct {
 	// wire marks the handle of a wire connection: its watches have no
 	// channels, their events reach the connection's sink (server.go).
 	wire bool
+	// watchSet, on a wire handle, is called under watchMu once a read has
+	// registered its watch: from then on the connection holds back
+	// notifications until the read's reply is queued, since a client
+	// learns of its watch from that reply and drops an event it does not
+	// know the watch of.
+	watchSet func()
 }
 
 // sessionState is the engine's record of a session.

@@ -207,6 +207,9 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	var w *watch.Watch
 	if s.wire {
 		w = db.watches.AddSilent(session, path, kind)
+		if s.watchSet != nil {
+			s.watchSet()
+		}
 	} else {
 		w = db.watches.Add(session, path, kind)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zkembed/zkembed/znode"
 )
@@ -222,5 +223,20 @@ func sessionOver(c Client) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// pause waits for d. It fails with ctx's error when ctx ends first and with
+// ErrSessionLost when c's session does.
+func pause(ctx context.Context, c Client, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.Done():
+		return ErrSessionLost
 	}
 }
