@@ -121,6 +121,15 @@ func runWireBench(vs string, d time.Duration, dataSize int) error {
 	}
 	if vs != "" {
 		fmt.Print(bench.WireRatios(results, "zookeeper"))
+		// The disk's scale for writes, in the same run: each client
+		// waits for an fsync per write, on ZooKeeper's side as on ours.
+		for _, w := range []int{1, 16} {
+			raw, err := bench.RawSyncedCommits("", w, d, dataSize)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("for scale: %s %8.0f ops/s\n", raw.Name, raw.OpsPerSec)
+		}
 	}
 	return nil
 }
