@@ -16,4 +16,9 @@
 //   - Node names follow Curator's and go-zookeeper's ("_c_<id>-lock-<seq>"),
 //     and order is by the ten-digit sequence suffix, so their holders and
 //     ours exclude each other.
+//
+// The exceptions are the data recipes: a Queue's items are persistent
+// "qn-<seq>" nodes (ZooKeeper's queue recipe and kazoo's naming), which
+// outlive their producer's session and cannot be found again after a lost
+// reply; a Counter is one persistent node; a TreeCache only reads.
 package recipe
