@@ -113,7 +113,9 @@ func ensurePath(ctx context.Context, c Client, path string, acl []znode.ACL) err
 // one) and returns its full path. It creates dir if missing. When the
 // reply is lost (connection loss) it looks for a child carrying id before
 // trying again, as Curator's protected mode does, so a create that did
-// happen is never made twice or left behind.
+// happen is never made twice or left behind: the lookup is retried (even
+// past ctx) until it answers or the session ends, and only a lookup that
+// answered "not there" lets the create be tried again.
 func createProtected(ctx context.Context, c Client, dir, id, name string, data []byte, mode znode.CreateMode, acl []znode.ACL) (string, error) {
 	prefix := protectedPrefix + id + "-"
 	for attempt := 0; ; attempt++ {
@@ -125,9 +127,18 @@ func createProtected(ctx context.Context, c Client, dir, id, name string, data [
 			if err := ensurePath(ctx, c, dir, acl); err != nil {
 				return "", err
 			}
-		case errors.Is(err, znode.ErrConnectionLoss) && attempt < 10:
-			if p, ok := findProtected(ctx, c, dir, prefix); ok {
+		case errors.Is(err, znode.ErrConnectionLoss):
+			p, found, ferr := findProtected(ctx, c, dir, prefix)
+			switch {
+			case ferr != nil:
+				return "", ferr // the session ended: its node, if any, goes with it
+			case found:
 				return p, nil
+			case attempt >= 10:
+				return "", err
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return "", cerr
 			}
 		default:
 			return "", err
@@ -135,26 +146,66 @@ func createProtected(ctx context.Context, c Client, dir, id, name string, data [
 	}
 }
 
-// findProtected returns dir's child whose name starts with prefix. Errors
-// (a connection still down) count as "not found": the caller tries again.
-func findProtected(ctx context.Context, c Client, dir, prefix string) (string, bool) {
-	names, _, err := c.GetChildren(ctx, dir)
-	if err != nil {
-		return "", false
-	}
-	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			return dir + "/" + n, true
+// findProtected returns dir's child whose name starts with prefix. While
+// the connection is down it tries again, ignoring ctx's end (a node it
+// does not find could be left behind), until the session ends
+// (ErrSessionLost).
+func findProtected(ctx context.Context, c Client, dir, prefix string) (string, bool, error) {
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 0; ; attempt++ {
+		names, _, err := c.GetChildren(ctx, dir)
+		switch {
+		case err == nil:
+			for _, n := range names {
+				if strings.HasPrefix(n, prefix) {
+					return dir + "/" + n, true, nil
+				}
+			}
+			return "", false, nil
+		case errors.Is(err, znode.ErrNoNode):
+			return "", false, nil
+		case !errors.Is(err, znode.ErrConnectionLoss) || sessionOver(c):
+			return "", false, sessionCause(c, err)
+		}
+		if err := pause(ctx, c, retryDelay(attempt)); err != nil {
+			return "", false, err
 		}
 	}
-	return "", false
+}
+
+// retryDelay is the wait before retry attempt+1 of a request that met a
+// connection loss: 10 ms, doubling, up to a second.
+func retryDelay(attempt int) time.Duration {
+	return min(10*time.Millisecond<<min(attempt, 7), time.Second)
+}
+
+// removeNode deletes path, ignoring ctx's end and retrying while the
+// connection is down (Curator's guaranteed delete): a session outlives its
+// connection, so a node left behind by a failed delete stays, and a
+// contender's node that stays blocks every other contender. It gives up
+// when the session ends (then the node goes with it) or on another error
+// (ErrNoNode included).
+func removeNode(ctx context.Context, c Client, path string) error {
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 0; ; attempt++ {
+		err := c.Delete(ctx, path, -1)
+		switch {
+		case err == nil, errors.Is(err, znode.ErrNoNode):
+			return err
+		case !errors.Is(err, znode.ErrConnectionLoss) || sessionOver(c):
+			return err
+		}
+		if perr := pause(ctx, c, retryDelay(attempt)); perr != nil {
+			return err
+		}
+	}
 }
 
 // cleanup deletes path even when ctx is cancelled (the reason to clean up
-// is often exactly that), ignoring a node already gone. It is best effort:
-// a node that cannot be deleted is ephemeral and goes with its session.
+// is often exactly that), ignoring a node already gone, and retrying while
+// the connection is down (see removeNode).
 func cleanup(ctx context.Context, c Client, path string) error {
-	err := c.Delete(context.WithoutCancel(ctx), path, -1)
+	err := removeNode(ctx, c, path)
 	if errors.Is(err, znode.ErrNoNode) {
 		return nil
 	}
@@ -198,19 +249,21 @@ func sessionCause(c Client, cause error) error {
 }
 
 // deleteHeld deletes the node of something held, even when ctx is
-// cancelled. When the node's session has ended, the node is gone (or
-// going) with it and the error is ErrSessionLost, whatever the delete
-// said: a go-zookeeper client whose session expired fails requests with
-// connection errors until it has a new session, then with ErrNoNode.
+// cancelled, retrying while the connection is down. When the node's
+// session has ended, the node is gone (or going) with it and the error is
+// ErrSessionLost, whatever the delete said: a go-zookeeper client whose
+// session expired fails requests with connection errors until it has a
+// new session, then with ErrNoNode. The delete is tried even then: a node
+// made after a go-zookeeper client replaced its session belongs to the
+// new, live session and would otherwise stay. (Node names are unique, so
+// the delete never hits anyone else's node.)
 func deleteHeld(ctx context.Context, c Client, node string) error {
-	if sessionOver(c) {
-		return ErrSessionLost
-	}
-	err := c.Delete(context.WithoutCancel(ctx), node, -1)
-	if err == nil {
+	over := sessionOver(c)
+	err := removeNode(ctx, c, node)
+	if err == nil && !over {
 		return nil
 	}
-	if sessionOver(c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
+	if over || sessionOver(c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
 		return ErrSessionLost
 	}
 	return err

@@ -3,7 +3,10 @@ package recipe
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -20,6 +23,10 @@ type ZK struct {
 	done chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+	// sid is the session the Client stands for: go-zookeeper opens a new
+	// one by itself after an expiry, which must not serve the recipes
+	// (Done is closed: what they make there would be unknown to them).
+	sid atomic.Int64
 }
 
 // A client cut off from its servers cannot hear that its session expired
@@ -36,7 +43,10 @@ type ZK struct {
 // the session is established or ctx ends. For other go-zookeeper options,
 // call zk.Connect and WrapZK.
 func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration, dialer zk.Dialer) (*ZK, error) {
-	opts := []func(*zk.Conn){zk.WithLogInfo(false), zk.WithLogger(quiet{})}
+	// go-zookeeper tells the negotiated timeout only in this log line:
+	// the session-lost timer must not run longer than the server waits.
+	negotiated := &negotiatedTimeout{}
+	opts := []func(*zk.Conn){zk.WithLogInfo(true), zk.WithLogger(negotiated)}
 	if dialer != nil {
 		opts = append(opts, zk.WithDialer(dialer))
 	}
@@ -55,7 +65,7 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 				return nil, znode.ErrConnectionLoss
 			}
 			if ev.State == zk.StateHasSession {
-				return WrapZK(conn, events, sessionTimeout), nil
+				return wrapZK(conn, events, sessionTimeout, negotiated), nil
 			}
 		case <-ctx.Done():
 			conn.Close()
@@ -70,7 +80,20 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 // any more) and closes Done when the session expires, when the connection
 // has been down for sessionTimeout (closing conn), or when conn is closed.
 func WrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration) *ZK {
+	return wrapZK(conn, events, sessionTimeout, nil)
+}
+
+func wrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration, negotiated *negotiatedTimeout) *ZK {
 	c := &ZK{conn: conn, done: make(chan struct{})}
+	c.sid.Store(conn.SessionID())
+	timeout := func() time.Duration {
+		if negotiated != nil {
+			if n := time.Duration(negotiated.ms.Load()) * time.Millisecond; n > 0 {
+				return min(n, sessionTimeout)
+			}
+		}
+		return sessionTimeout
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -84,12 +107,17 @@ func WrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration)
 				}
 				switch ev.State {
 				case zk.StateExpired:
+					// go-zookeeper goes on with a new session: end the
+					// connection, as after a loss, so that nothing the
+					// recipes do lands in it.
 					c.end()
+					c.conn.Close()
 				case zk.StateDisconnected:
 					if lost == nil {
-						lost = time.After(sessionTimeout)
+						lost = time.After(timeout())
 					}
 				case zk.StateHasSession:
+					c.sid.CompareAndSwap(0, c.conn.SessionID())
 					lost = nil
 				}
 			case <-lost:
@@ -106,11 +134,33 @@ func WrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration)
 	return c
 }
 
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
-
 func (c *ZK) end() { c.once.Do(func() { close(c.done) }) }
+
+// check fails a request that ctx forbids, or that would run in another
+// session than the Client's (go-zookeeper replaced an expired one).
+func (c *ZK) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if sid := c.sid.Load(); sid != 0 && c.conn.SessionID() != sid {
+		c.end()
+		return zk.ErrSessionExpired
+	}
+	return nil
+}
+
+// negotiatedTimeout is a go-zookeeper logger that keeps the session
+// timeout the server negotiated, from the line go-zookeeper logs once a
+// session is established, and drops every line.
+type negotiatedTimeout struct{ ms atomic.Int64 }
+
+func (n *negotiatedTimeout) Printf(format string, args ...any) {
+	if format == "authenticated: id=%d, timeout=%d" && len(args) == 2 {
+		if ms, ok := args[1].(int32); ok {
+			n.ms.Store(int64(ms))
+		}
+	}
+}
 
 // Conn returns the underlying go-zookeeper connection.
 func (c *ZK) Conn() *zk.Conn { return c.conn }
@@ -130,7 +180,7 @@ func (c *ZK) Done() <-chan struct{} { return c.done }
 
 // Create implements Client.
 func (c *ZK) Create(ctx context.Context, path string, data []byte, mode znode.CreateMode, acl []znode.ACL) (string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return "", opErr("create", path, err)
 	}
 	p, err := c.conn.Create(path, data, int32(mode), toZKACL(acl))
@@ -139,7 +189,7 @@ func (c *ZK) Create(ctx context.Context, path string, data []byte, mode znode.Cr
 
 // Delete implements Client.
 func (c *ZK) Delete(ctx context.Context, path string, version int32) error {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return opErr("delete", path, err)
 	}
 	return opErr("delete", path, c.conn.Delete(path, version))
@@ -147,7 +197,7 @@ func (c *ZK) Delete(ctx context.Context, path string, version int32) error {
 
 // Exists implements Client.
 func (c *ZK) Exists(ctx context.Context, path string) (bool, znode.Stat, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return false, znode.Stat{}, opErr("exists", path, err)
 	}
 	ok, st, err := c.conn.Exists(path)
@@ -156,7 +206,7 @@ func (c *ZK) Exists(ctx context.Context, path string) (bool, znode.Stat, error) 
 
 // ExistsW implements Client.
 func (c *ZK) ExistsW(ctx context.Context, path string) (bool, znode.Stat, <-chan znode.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return false, znode.Stat{}, nil, opErr("exists", path, err)
 	}
 	ok, st, ch, err := c.conn.ExistsW(path)
@@ -168,7 +218,7 @@ func (c *ZK) ExistsW(ctx context.Context, path string) (bool, znode.Stat, <-chan
 
 // GetData implements Client.
 func (c *ZK) GetData(ctx context.Context, path string) ([]byte, znode.Stat, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return nil, znode.Stat{}, opErr("getData", path, err)
 	}
 	data, st, err := c.conn.Get(path)
@@ -177,7 +227,7 @@ func (c *ZK) GetData(ctx context.Context, path string) ([]byte, znode.Stat, erro
 
 // GetW implements Client.
 func (c *ZK) GetW(ctx context.Context, path string) ([]byte, znode.Stat, <-chan znode.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return nil, znode.Stat{}, nil, opErr("getData", path, err)
 	}
 	data, st, ch, err := c.conn.GetW(path)
@@ -189,7 +239,7 @@ func (c *ZK) GetW(ctx context.Context, path string) ([]byte, znode.Stat, <-chan 
 
 // SetData implements Client.
 func (c *ZK) SetData(ctx context.Context, path string, data []byte, version int32) (znode.Stat, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return znode.Stat{}, opErr("setData", path, err)
 	}
 	st, err := c.conn.Set(path, data, version)
@@ -198,7 +248,7 @@ func (c *ZK) SetData(ctx context.Context, path string, data []byte, version int3
 
 // GetChildren implements Client.
 func (c *ZK) GetChildren(ctx context.Context, path string) ([]string, znode.Stat, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return nil, znode.Stat{}, opErr("getChildren", path, err)
 	}
 	names, st, err := c.conn.Children(path)
@@ -207,7 +257,7 @@ func (c *ZK) GetChildren(ctx context.Context, path string) ([]string, znode.Stat
 
 // ChildrenW implements Client.
 func (c *ZK) ChildrenW(ctx context.Context, path string) ([]string, znode.Stat, <-chan znode.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return nil, znode.Stat{}, nil, opErr("getChildren", path, err)
 	}
 	names, st, ch, err := c.conn.ChildrenW(path)
@@ -311,13 +361,18 @@ func (e zkError) Error() string   { return e.zk.Error() }
 func (e zkError) Unwrap() []error { return []error{e.zk, e.sentinel} }
 
 // opErr wraps err (nil: nil) in a *znode.OpError naming the operation and
-// path, mapping go-zookeeper's errors to znode's sentinels.
+// path, mapping go-zookeeper's errors to znode's sentinels. A transport
+// error go-zookeeper passes on as is (a failed write of the request) is a
+// connection loss: the request's outcome is unknown.
 func opErr(op, path string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var ne net.Error
 	if s, ok := zkErrors[err]; ok {
 		err = zkError{zk: err, sentinel: s}
+	} else if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+		err = zkError{zk: err, sentinel: znode.ErrConnectionLoss}
 	}
 	return &znode.OpError{Op: op, Path: path, Err: err}
 }
