@@ -208,18 +208,19 @@ type conn struct {
 
 	sess *Session // set by the handshake, under srv.mu
 
-	outMu   sync.Mutex
-	out     []byte // replies and notifications not yet written
-	held    []byte // notifications held back until the current reply (holding)
-	holding bool   // a read of the current request has set a watch
-	spare   []byte
-	dead    bool          // closed or finishing: appends are dropped
-	ending  bool          // close once out is written (endAfterFlush)
-	endBy   *time.Timer   // closes an ending connection whose client stalls
-	signal  chan struct{} // out has bytes, or ending was set
-	reqMu   sync.Mutex    // held by the reader from a request to its reply
-	done    chan struct{} // closed by close
-	closing sync.Once
+	outMu    sync.Mutex
+	out      []byte // replies and notifications not yet written
+	held     []byte // notifications held back until the current reply (holding)
+	holding  bool   // a read of the current request has set a watch
+	holdZxid int64  // while holding: the zxid of the tree that read saw
+	spare    []byte
+	dead     bool          // closed or finishing: appends are dropped
+	ending   bool          // close once out is written (endAfterFlush)
+	endBy    *time.Timer   // closes an ending connection whose client stalls
+	signal   chan struct{} // out has bytes, or ending was set
+	reqMu    sync.Mutex    // held by the reader from a request to its reply
+	done     chan struct{} // closed by close
+	closing  sync.Once
 
 	received atomic.Int64
 	sentN    atomic.Int64
@@ -455,8 +456,11 @@ func (c *conn) endAfterFlush() {
 // Notifications dispatched earlier were queued already, before the reply
 // that may show their change. It runs under the engine's watchMu.
 func (c *conn) holdNotifications() {
+	zxid := int64(c.srv.db.root.Load().Zxid()) // what the read saw: watchMu is held
 	c.outMu.Lock()
-	c.holding = true
+	if !c.holding {
+		c.holding, c.holdZxid = true, zxid
+	}
 	c.outMu.Unlock()
 }
 
@@ -483,6 +487,15 @@ func (c *conn) notify(ev znode.Event) bool {
 // reply sends a reply header with the engine's last zxid and body.
 func (c *conn) reply(xid int32, err error, body func(e *wire.Encoder)) {
 	zxid := int64(c.srv.db.LastZxid())
+	c.outMu.Lock()
+	if c.holding && c.holdZxid < zxid {
+		// The notifications held for this reply are of changes after
+		// holdZxid: the reply must not show their zxid before them (a
+		// client takes it as its lastZxidSeen, and setWatches after a
+		// reconnection would then skip those changes).
+		zxid = c.holdZxid
+	}
+	c.outMu.Unlock()
 	code := znode.CodeOf(err)
 	c.send(func(e *wire.Encoder) {
 		wire.ReplyHeader{Xid: xid, Zxid: zxid, Err: int32(code)}.Encode(e)

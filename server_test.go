@@ -475,3 +475,81 @@ func TestWireWatchEventNeverBeforeItsReply(t *testing.T) {
 		}
 	}
 }
+
+// The reply to a read that set a watch carries the zxid the read saw, never
+// that of a change whose notification is held back behind the reply: a
+// client takes a reply's zxid as its lastZxidSeen, and setWatches after a
+// reconnection would then skip that change (the event would be lost).
+// Every write here changes /p's children, so the first change after a read
+// is the one after the pzxid it returned: the reply's zxid must not pass it.
+func TestWireWatchReplyZxidIsTheReads(t *testing.T) {
+	e := zktest.New(t, nil)
+	writer := e.Connect(t)
+	raw, err := e.Server.Dial("tcp", "127.0.0.1:2181", time.Second)
+	require.NoError(t, err)
+	defer raw.Close()
+	send := func(fill func(e *wire.Encoder)) {
+		var enc wire.Encoder
+		start := wire.BeginFrame(&enc)
+		fill(&enc)
+		wire.EndFrame(&enc, start)
+		_, err := raw.Write(enc.B)
+		require.NoError(t, err)
+	}
+	var buf []byte
+	recv := func() *wire.Decoder {
+		require.NoError(t, raw.SetReadDeadline(time.Now().Add(10*time.Second)))
+		b, err := wire.ReadFrame(raw, buf, 1<<20)
+		require.NoError(t, err)
+		buf = b
+		return wire.NewDecoder(b)
+	}
+	send(func(e *wire.Encoder) { (&wire.ConnectRequest{Timeout: 10000, Password: make([]byte, 16)}).Encode(e) })
+	hello, err := wire.DecodeConnectResponse(recv().Rest())
+	require.NoError(t, err)
+	require.NotZero(t, hello.SessionID)
+
+	_, err = writer.Create("/p", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				_, err = writer.Create("/p/c", nil, 0, zk.WorldACL(zk.PermAll))
+			} else {
+				err = writer.Delete("/p/c", -1)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		require.NoError(t, <-done)
+	}()
+	for xid := int32(1); xid <= 2000; xid++ {
+		send(func(e *wire.Encoder) {
+			wire.EncodeRequest(e, wire.RequestHeader{Xid: xid, Type: wire.OpGetChildren2}, &wire.PathRequest{Path: "/p", Watch: true})
+		})
+		d := recv()
+		require.Equal(t, xid, d.Int(), "the reply comes first")
+		replyZxid, code := d.Long(), d.Int()
+		require.Zero(t, code)
+		d.Strings()
+		st := d.Stat()
+		require.NoError(t, d.Err())
+		require.LessOrEqual(t, replyZxid, st.Pzxid, "request %d: the reply's zxid passes the read's", xid)
+		d = recv()
+		require.Equal(t, wire.XidNotification, d.Int(), "then the watch's event")
+	}
+}
