@@ -1,0 +1,151 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/zkembed/zkembed/bench"
+)
+
+func runBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	nodes := fs.Int("nodes", 100_000, "znodes in the tree for the read and write workloads")
+	dataSize := fs.Int("data", 100, "bytes of data per znode")
+	memNodes := fs.Int("mem-nodes", 1_000_000, "znodes for the memory workload (0 skips it)")
+	durable := fs.Duration("durable", 2*time.Second, "how long each durable write workload runs")
+	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
+	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
+	wireOnly := fs.Bool("wire", false, "run only the client-protocol workloads (go-zookeeper against zkembed serve)")
+	vs := fs.String("vs", "", "also run the client-protocol (or, with -lock, the lock) workloads against zookeeper=HOST:PORT and print ratios")
+	lockOnly := fs.Bool("lock", false, "run only the lock-contention workload (recipe.Lock handoffs)")
+	contenders := fs.Int("contenders", 50, "contending sessions in the lock workload")
+	fs.Parse(args)
+	if *lockOnly {
+		return runLockBench(*vs, *contenders, *durable)
+	}
+	if *wireOnly || *vs != "" {
+		return runWireBench(*vs, *durable, *dataSize)
+	}
+	for _, g := range []int{1, 2} {
+		reads, err := bench.Reads(bench.Config{Nodes: *nodes, DataSize: *dataSize, Goroutines: g})
+		if err != nil {
+			return err
+		}
+		for _, r := range reads {
+			fmt.Println(r)
+		}
+	}
+	aclRep, err := bench.ACL(bench.Config{Nodes: *nodes, DataSize: *dataSize})
+	if err != nil {
+		return err
+	}
+	fmt.Println(aclRep)
+	writes, err := bench.Writes(bench.Config{Nodes: *nodes, DataSize: *dataSize})
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		fmt.Println(w)
+	}
+	for _, w := range []int{1, 16, 64} {
+		cmp, err := bench.Durable(bench.DurableConfig{Writers: w, Duration: *durable, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		for _, c := range cmp {
+			fmt.Println(c)
+		}
+	}
+	if *recoveryNodes > 0 {
+		rep, err := bench.Recovery(bench.RecoveryConfig{Nodes: *recoveryNodes, LogRecords: *recoveryNodes / 10, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		fmt.Println(rep)
+		impact, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes})
+		if err != nil {
+			return err
+		}
+		fmt.Println(impact)
+	}
+	wr, err := bench.Watches(bench.WatchConfig{Sessions: *watchSessions})
+	if err != nil {
+		return err
+	}
+	fmt.Println(wr)
+	if *memNodes > 0 {
+		m, err := bench.Memory(bench.Config{Nodes: *memNodes, DataSize: *dataSize})
+		if err != nil {
+			return err
+		}
+		fmt.Println(m)
+	}
+	return nil
+}
+
+// zookeeperAddr parses -vs: "" or zookeeper=HOST:PORT.
+func zookeeperAddr(vs string) (string, error) {
+	if vs == "" {
+		return "", nil
+	}
+	name, addr, ok := strings.Cut(vs, "=")
+	if !ok || name != "zookeeper" || addr == "" {
+		return "", fmt.Errorf("-vs wants zookeeper=HOST:PORT, got %q", vs)
+	}
+	return addr, nil
+}
+
+func runLockBench(vs string, contenders int, d time.Duration) error {
+	addr, err := zookeeperAddr(vs)
+	if err != nil {
+		return err
+	}
+	results, err := bench.Lock(bench.LockConfig{ZooKeeper: addr, Contenders: contenders, Duration: d})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		fmt.Println(r)
+	}
+	return nil
+}
+
+// runWireBench runs go-zookeeper's getData, setData and create against
+// zkembed's wire server (TCP and in process) and, with vs, a real
+// ZooKeeper in the same run.
+func runWireBench(vs string, d time.Duration, dataSize int) error {
+	addr, err := zookeeperAddr(vs)
+	if err != nil {
+		return err
+	}
+	targets, stop, err := bench.WireEngine("")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if addr != "" {
+		targets = append([]bench.WireTarget{{Name: "zookeeper", Addr: addr}}, targets...)
+	}
+	results, err := bench.Wire(bench.WireConfig{Targets: targets, Duration: d, DataSize: dataSize})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		fmt.Println(r)
+	}
+	if vs != "" {
+		fmt.Print(bench.WireRatios(results, "zookeeper"))
+		// The disk's scale for writes, in the same run: each client
+		// waits for an fsync per write, on ZooKeeper's side as on ours.
+		for _, w := range []int{1, 16} {
+			raw, err := bench.RawSyncedCommits("", w, d, dataSize)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("for scale: %s %8.0f ops/s\n", raw.Name, raw.OpsPerSec)
+		}
+	}
+	return nil
+}
