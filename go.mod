@@ -3,6 +3,7 @@ module github.com/zkembed/zkembed
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/go-zookeeper/zk v1.0.4
 	github.com/stretchr/testify v1.12.1

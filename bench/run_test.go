@@ -1,0 +1,175 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/zkembed/zkembed/bench"
+)
+
+func target(t *testing.T, name string) bench.Target {
+	tg, err := bench.NewTarget(name, t.TempDir(), nil)
+	require.NoError(t, err)
+	return tg
+}
+
+func checkResult(t *testing.T, r bench.Result) {
+	t.Helper()
+	t.Logf("%s %s %d clients: %.0f ops/s p50 %.1fµs p99 %.1fµs p999 %.1fµs errors %d", r.Target, r.Label(), r.Clients, r.OpsPerSec, r.P50us, r.P99us, r.P999us, r.Errors)
+	require.Positive(t, r.Ops, r.FirstError)
+	require.Zero(t, r.Errors, r.FirstError)
+	require.Positive(t, r.OpsPerSec)
+	require.Positive(t, r.P50us)
+	require.LessOrEqual(t, r.P50us, r.P99us)
+	require.LessOrEqual(t, r.P99us, r.P999us)
+	require.LessOrEqual(t, r.P999us, r.MaxUs)
+}
+
+// Every workload runs on the in-memory engine with a few clients, gives
+// non-zero throughput and ordered percentiles, and leaves no goroutine
+// behind.
+func TestRunEveryWorkload(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	mem := target(t, bench.TargetMem)
+	for _, w := range bench.WorkloadNames {
+		t.Run(w, func(t *testing.T) {
+			r, err := bench.Run(ctx, bench.RunConfig{Target: mem, Workload: w, Clients: 3, ReadRatio: 0.5, Duration: 60 * time.Millisecond})
+			require.NoError(t, err)
+			checkResult(t, r)
+			require.Equal(t, w, r.Workload)
+			require.Equal(t, 3, r.Clients)
+		})
+	}
+}
+
+// Ops bounds a run by operation count instead of time.
+func TestRunOps(t *testing.T) {
+	r, err := bench.Run(context.Background(), bench.RunConfig{Target: target(t, bench.TargetMem), Workload: bench.WorkSet, Clients: 2, Ops: 500})
+	require.NoError(t, err)
+	require.InDelta(t, 500, r.Ops, 2, "each client stops once the count is reached")
+}
+
+// The go-zookeeper targets (in-process dialer, TCP) and the durable engine
+// run the same code.
+func TestRunOtherTargets(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	for _, name := range []string{bench.TargetDurable, bench.TargetDialer, bench.TargetServe} {
+		for _, w := range []string{bench.WorkMulti, bench.WorkWatch} {
+			r, err := bench.Run(ctx, bench.RunConfig{Target: target(t, name), Workload: w, Clients: 2, Duration: 80 * time.Millisecond})
+			require.NoError(t, err, name)
+			checkResult(t, r)
+			require.Equal(t, name, r.Target)
+		}
+	}
+}
+
+func TestUnknownNames(t *testing.T) {
+	_, err := bench.NewTarget("nope", "", nil)
+	require.ErrorContains(t, err, "unknown target")
+	_, err = bench.Run(context.Background(), bench.RunConfig{Target: target(t, bench.TargetMem), Workload: "nope"})
+	require.ErrorContains(t, err, "unknown workload")
+}
+
+// A plan with both sweeps has one run per workload, ratio, client count
+// and target, in that nesting, targets innermost.
+func TestPlanSweeps(t *testing.T) {
+	require.Equal(t, []int{1, 2, 4, 8, 16}, bench.SessionSweep(16))
+	require.Equal(t, []int{1, 2, 4, 6}, bench.SessionSweep(6))
+	rr := bench.ReadRatioSweep()
+	require.Len(t, rr, 11)
+	require.Equal(t, 0.0, rr[0])
+	require.Equal(t, 1.0, rr[10])
+	require.InDelta(t, 0.3, rr[3], 1e-9)
+
+	a, b := target(t, bench.TargetMem), target(t, bench.TargetDurable)
+	p := bench.Plan{Targets: []bench.Target{a, b}, Workloads: []string{bench.WorkGet, bench.WorkMixed},
+		Clients: []int{1, 2}, ReadRatio: []float64{0, 0.5, 1}}
+	cs := p.Configs()
+	require.Len(t, cs, 2*2+2*3*2)
+	require.Equal(t, bench.WorkGet, cs[0].Workload)
+	require.Equal(t, "mem", cs[0].Target.Name())
+	require.Equal(t, "durable", cs[1].Target.Name())
+	last := cs[len(cs)-1]
+	require.Equal(t, bench.WorkMixed, last.Workload)
+	require.Equal(t, 2, last.Clients)
+	require.Equal(t, 1.0, last.ReadRatio)
+}
+
+// A read-ratio sweep of the mixed workload produces one point per ratio
+// and target; ops are mostly reads or writes as asked.
+func TestReadRatioSweepRuns(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := bench.Plan{Targets: []bench.Target{target(t, bench.TargetMem)}, Workloads: []string{bench.WorkMixed},
+		Clients: []int{2}, ReadRatio: []float64{0, 0.5, 1}, Base: bench.RunConfig{Duration: 50 * time.Millisecond}}
+	var seen int
+	rs, err := bench.RunPlan(context.Background(), p, func(bench.Result) { seen++ })
+	require.NoError(t, err)
+	require.Len(t, rs, 3)
+	require.Equal(t, 3, seen)
+	for i, r := range rs {
+		checkResult(t, r)
+		require.Equal(t, p.ReadRatio[i], r.ReadRatio)
+	}
+}
+
+func sampleResults() []bench.Result {
+	return []bench.Result{
+		{Target: "zookeeper", Workload: "get", Clients: 1, OpsPerSec: 1000, P50us: 900, P99us: 2000, P999us: 5000, MaxUs: 6000, Ops: 2000, Elapsed: 2 * time.Second},
+		{Target: "mem", Workload: "get", Clients: 1, OpsPerSec: 50000, P50us: 1.5, P99us: 9, P999us: 30, MaxUs: 40, Ops: 100000, Elapsed: 2 * time.Second},
+		{Target: "mem", Workload: "mixed", ReadRatio: 0.9, Clients: 16, OpsPerSec: 20000, P50us: 10, P99us: 90, P999us: 300, MaxUs: 400, Ops: 40000, Elapsed: 2 * time.Second},
+	}
+}
+
+// -json is one object per line with the issue's field names.
+func TestWriteJSON(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteJSON(&b, sampleResults(), "zookeeper"))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 3)
+	require.Equal(t, `{"target":"zookeeper","workload":"get","clients":1,"ops_per_sec":1000,"p50_us":900,"p99_us":2000,"p999_us":5000,"max_us":6000,"ops":2000,"errors":0,"seconds":2,"ratio":1,"ratio_to":"zookeeper"}`, lines[0])
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &m))
+	for _, f := range []string{"target", "workload", "clients", "ops_per_sec", "p50_us", "p99_us", "p999_us"} {
+		require.Contains(t, m, f)
+	}
+	require.Equal(t, 50.0, m["ratio"])
+	require.NotContains(t, m, "read_ratio", "only mixed has a read ratio")
+	m = nil
+	require.NoError(t, json.Unmarshal([]byte(lines[2]), &m))
+	require.Equal(t, 0.9, m["read_ratio"])
+	require.NotContains(t, m, "ratio", "no peer result to compare with")
+}
+
+// -csv has a header row and one row per result.
+func TestWriteCSV(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteCSV(&b, sampleResults(), "zookeeper"))
+	rows, err := csv.NewReader(&b).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	require.Equal(t, bench.CSVHeader, rows[0])
+	require.Equal(t, []string{"mem", "get", "", "1", "50000.0", "1.500", "9.000", "30.000", "40.000", "100000", "0", "2.000", "50.000"}, rows[2])
+	require.Equal(t, "0.90", rows[3][2])
+	require.Equal(t, "", rows[3][len(rows[3])-1])
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteTable(&b, sampleResults(), "zookeeper"))
+	t.Log("\n" + b.String())
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 4)
+	require.Contains(t, lines[0], "× zookeeper")
+	require.Contains(t, lines[2], "50.00x")
+	require.Contains(t, lines[3], "mixed 90%r")
+}
