@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +176,41 @@ func TestWriteTable(t *testing.T) {
 	require.Contains(t, lines[0], "× zookeeper")
 	require.Contains(t, lines[2], "50.00x")
 	require.Contains(t, lines[3], "mixed 90%r")
+}
+
+// The chart is well-formed XML with one polyline per target in each
+// panel, and says so when there is no sweep to draw.
+func TestWriteChart(t *testing.T) {
+	var rs []bench.Result
+	for _, tg := range []string{"zookeeper", "mem", "durable"} {
+		for i, rr := range bench.ReadRatioSweep() {
+			rs = append(rs, bench.Result{Target: tg, Workload: bench.WorkMixed, ReadRatio: rr, Clients: 16, OpsPerSec: float64(1000*(i+1)) * float64(len(tg))})
+		}
+		for _, n := range bench.SessionSweep(64) {
+			rs = append(rs, bench.Result{Target: tg, Workload: bench.WorkGet, Clients: n, OpsPerSec: float64(5000 * n * len(tg))})
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteChart(&b, rs))
+	counts := map[string]int{}
+	dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if se, ok := tok.(xml.StartElement); ok {
+			counts[se.Name.Local]++
+		}
+	}
+	require.Equal(t, 1, counts["svg"])
+	require.Equal(t, 2*3, counts["polyline"], "two panels, one polyline per target")
+	require.Equal(t, 3*(11+7), counts["circle"], "a marker per point")
+	if dir := os.Getenv("ZKEMBED_CHART_DIR"); dir != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "chart-test.svg"), b.Bytes(), 0o644))
+	}
+
+	err := bench.WriteChart(io.Discard, sampleResults())
+	require.ErrorIs(t, err, bench.ErrNothingToChart)
 }
