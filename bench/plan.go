@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // Plan is a series of runs: every workload, at every read ratio (mixed
@@ -14,6 +16,10 @@ type Plan struct {
 	Workloads []string  // WorkloadNames
 	Clients   []int     // client counts (default 1); SessionSweep makes a sweep
 	ReadRatio []float64 // the mixed workload's read ratios (default 0.9); ReadRatioSweep makes a sweep
+	// Warmup, if positive, runs the mixed workload (50% reads) on each
+	// target for this long before the plan, results discarded: a JVM
+	// server's first seconds are spent compiling.
+	Warmup time.Duration
 	// Base holds the other RunConfig fields (Duration, Ops, DataSize,
 	// Children, Progress); its Target, Workload, Clients and ReadRatio
 	// are ignored.
@@ -72,6 +78,15 @@ func (p Plan) Configs() []RunConfig {
 // results in order; onResult, if not nil, sees each as it is measured. It
 // stops at the first run that fails.
 func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, error) {
+	if p.Warmup > 0 {
+		clients := slices.Max(append([]int{1}, p.Clients...))
+		for _, t := range p.Targets {
+			c := RunConfig{Target: t, Workload: WorkMixed, ReadRatio: 0.5, Clients: clients, Duration: p.Warmup, DataSize: p.Base.DataSize}
+			if _, err := Run(ctx, c); err != nil {
+				return nil, fmt.Errorf("warmup: %w", err)
+			}
+		}
+	}
 	var out []Result
 	for _, c := range p.Configs() {
 		r, err := Run(ctx, c)

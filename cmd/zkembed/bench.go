@@ -18,10 +18,15 @@ func runBench(args []string) error {
 	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
 	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
 	wireOnly := fs.Bool("wire", false, "run only the client-protocol workloads (go-zookeeper against zkembed serve)")
-	vs := fs.String("vs", "", "also run the client-protocol (or, with -lock, the lock) workloads against zookeeper=HOST:PORT and print ratios")
+	vs := fs.String("vs", "", "zookeeper=HOST:PORT: also run the client-protocol workloads (with -lock, the lock workload; with -workload and the other workload flags, those workloads) on a real ZooKeeper in the same run and print ratios to it")
 	lockOnly := fs.Bool("lock", false, "run only the lock-contention workload (recipe.Lock handoffs)")
 	contenders := fs.Int("contenders", 50, "contending sessions in the lock workload")
+	var wf workloadFlags
+	wf.register(fs)
 	fs.Parse(args)
+	if wf.selected(fs) {
+		return runWorkloads(wf, *vs, *dataSize)
+	}
 	if *lockOnly {
 		return runLockBench(*vs, *contenders, *durable)
 	}
