@@ -214,3 +214,21 @@ func TestWriteChart(t *testing.T) {
 	err := bench.WriteChart(io.Discard, sampleResults())
 	require.ErrorIs(t, err, bench.ErrNothingToChart)
 }
+
+// The progress bar redraws one line with \r and never writes a newline;
+// Close erases it.
+func TestProgress(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var b bytes.Buffer
+	p := bench.NewProgress(&b, 2)
+	for range 2 {
+		_, err := bench.Run(context.Background(), bench.RunConfig{Target: target(t, bench.TargetMem), Workload: bench.WorkGet, Duration: 50 * time.Millisecond, Progress: p})
+		require.NoError(t, err)
+	}
+	p.Close()
+	out := b.String()
+	require.Contains(t, out, "\r[")
+	require.Contains(t, out, "/2 mem get 1 clients")
+	require.NotContains(t, out, "\n")
+	require.True(t, strings.HasSuffix(out, "\r"), "Close leaves the cursor at the start of an erased line")
+}
