@@ -3,14 +3,13 @@ package recipe
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkembed/zkembed/internal/zkconv"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -181,96 +180,96 @@ func (c *ZK) Done() <-chan struct{} { return c.done }
 // Create implements Client.
 func (c *ZK) Create(ctx context.Context, path string, data []byte, mode znode.CreateMode, acl []znode.ACL) (string, error) {
 	if err := c.check(ctx); err != nil {
-		return "", opErr("create", path, err)
+		return "", zkconv.OpError("create", path, err)
 	}
-	p, err := c.conn.Create(path, data, int32(mode), toZKACL(acl))
-	return p, opErr("create", path, err)
+	p, err := c.conn.Create(path, data, int32(mode), zkconv.ACL(acl))
+	return p, zkconv.OpError("create", path, err)
 }
 
 // Delete implements Client.
 func (c *ZK) Delete(ctx context.Context, path string, version int32) error {
 	if err := c.check(ctx); err != nil {
-		return opErr("delete", path, err)
+		return zkconv.OpError("delete", path, err)
 	}
-	return opErr("delete", path, c.conn.Delete(path, version))
+	return zkconv.OpError("delete", path, c.conn.Delete(path, version))
 }
 
 // Exists implements Client.
 func (c *ZK) Exists(ctx context.Context, path string) (bool, znode.Stat, error) {
 	if err := c.check(ctx); err != nil {
-		return false, znode.Stat{}, opErr("exists", path, err)
+		return false, znode.Stat{}, zkconv.OpError("exists", path, err)
 	}
 	ok, st, err := c.conn.Exists(path)
-	return ok, fromZKStat(st), opErr("exists", path, err)
+	return ok, zkconv.Stat(st), zkconv.OpError("exists", path, err)
 }
 
 // ExistsW implements Client.
 func (c *ZK) ExistsW(ctx context.Context, path string) (bool, znode.Stat, <-chan znode.Event, error) {
 	if err := c.check(ctx); err != nil {
-		return false, znode.Stat{}, nil, opErr("exists", path, err)
+		return false, znode.Stat{}, nil, zkconv.OpError("exists", path, err)
 	}
 	ok, st, ch, err := c.conn.ExistsW(path)
 	if err != nil {
-		return false, znode.Stat{}, nil, opErr("exists", path, err)
+		return false, znode.Stat{}, nil, zkconv.OpError("exists", path, err)
 	}
-	return ok, fromZKStat(st), c.forward(ch), nil
+	return ok, zkconv.Stat(st), c.forward(ch), nil
 }
 
 // GetData implements Client.
 func (c *ZK) GetData(ctx context.Context, path string) ([]byte, znode.Stat, error) {
 	if err := c.check(ctx); err != nil {
-		return nil, znode.Stat{}, opErr("getData", path, err)
+		return nil, znode.Stat{}, zkconv.OpError("getData", path, err)
 	}
 	data, st, err := c.conn.Get(path)
-	return data, fromZKStat(st), opErr("getData", path, err)
+	return data, zkconv.Stat(st), zkconv.OpError("getData", path, err)
 }
 
 // GetW implements Client.
 func (c *ZK) GetW(ctx context.Context, path string) ([]byte, znode.Stat, <-chan znode.Event, error) {
 	if err := c.check(ctx); err != nil {
-		return nil, znode.Stat{}, nil, opErr("getData", path, err)
+		return nil, znode.Stat{}, nil, zkconv.OpError("getData", path, err)
 	}
 	data, st, ch, err := c.conn.GetW(path)
 	if err != nil {
-		return nil, znode.Stat{}, nil, opErr("getData", path, err)
+		return nil, znode.Stat{}, nil, zkconv.OpError("getData", path, err)
 	}
-	return data, fromZKStat(st), c.forward(ch), nil
+	return data, zkconv.Stat(st), c.forward(ch), nil
 }
 
 // SetData implements Client.
 func (c *ZK) SetData(ctx context.Context, path string, data []byte, version int32) (znode.Stat, error) {
 	if err := c.check(ctx); err != nil {
-		return znode.Stat{}, opErr("setData", path, err)
+		return znode.Stat{}, zkconv.OpError("setData", path, err)
 	}
 	st, err := c.conn.Set(path, data, version)
-	return fromZKStat(st), opErr("setData", path, err)
+	return zkconv.Stat(st), zkconv.OpError("setData", path, err)
 }
 
 // GetChildren implements Client.
 func (c *ZK) GetChildren(ctx context.Context, path string) ([]string, znode.Stat, error) {
 	if err := c.check(ctx); err != nil {
-		return nil, znode.Stat{}, opErr("getChildren", path, err)
+		return nil, znode.Stat{}, zkconv.OpError("getChildren", path, err)
 	}
 	names, st, err := c.conn.Children(path)
-	return names, fromZKStat(st), opErr("getChildren", path, err)
+	return names, zkconv.Stat(st), zkconv.OpError("getChildren", path, err)
 }
 
 // ChildrenW implements Client.
 func (c *ZK) ChildrenW(ctx context.Context, path string) ([]string, znode.Stat, <-chan znode.Event, error) {
 	if err := c.check(ctx); err != nil {
-		return nil, znode.Stat{}, nil, opErr("getChildren", path, err)
+		return nil, znode.Stat{}, nil, zkconv.OpError("getChildren", path, err)
 	}
 	names, st, ch, err := c.conn.ChildrenW(path)
 	if err != nil {
-		return nil, znode.Stat{}, nil, opErr("getChildren", path, err)
+		return nil, znode.Stat{}, nil, zkconv.OpError("getChildren", path, err)
 	}
-	return names, fromZKStat(st), c.forward(ch), nil
+	return names, zkconv.Stat(st), c.forward(ch), nil
 }
 
 // AddWatch implements Client: go-zookeeper v1.0.4 cannot send addWatch, so
 // it always fails with ErrNoPersistentWatches.
 func (c *ZK) AddWatch(ctx context.Context, path string, recursive bool) (PersistentWatch, error) {
-	return nil, opErr("addWatch", path, ErrNoPersistentWatches)
+	return nil, zkconv.OpError("addWatch", path, ErrNoPersistentWatches)
 }
 
 // forward turns a go-zookeeper watch channel into a znode one. The
@@ -309,70 +308,4 @@ func fromZKEvent(ev zk.Event) znode.Event {
 		e.Err = ev.Err
 	}
 	return e
-}
-
-func toZKACL(list []znode.ACL) []zk.ACL {
-	out := make([]zk.ACL, len(list))
-	for i, a := range list {
-		out[i] = zk.ACL{Perms: int32(a.Perms), Scheme: a.ID.Scheme, ID: a.ID.ID}
-	}
-	return out
-}
-
-func fromZKStat(st *zk.Stat) znode.Stat {
-	if st == nil {
-		return znode.Stat{}
-	}
-	return znode.Stat{
-		Czxid: znode.Zxid(st.Czxid), Mzxid: znode.Zxid(st.Mzxid),
-		Ctime: st.Ctime, Mtime: st.Mtime,
-		Version: st.Version, Cversion: st.Cversion, Aversion: st.Aversion,
-		EphemeralOwner: st.EphemeralOwner, DataLength: st.DataLength,
-		NumChildren: st.NumChildren, Pzxid: znode.Zxid(st.Pzxid),
-	}
-}
-
-// zkErrors maps go-zookeeper's errors to the znode sentinels.
-var zkErrors = map[error]error{
-	zk.ErrNoNode:                  znode.ErrNoNode,
-	zk.ErrNodeExists:              znode.ErrNodeExists,
-	zk.ErrNotEmpty:                znode.ErrNotEmpty,
-	zk.ErrBadVersion:              znode.ErrBadVersion,
-	zk.ErrNoChildrenForEphemerals: znode.ErrNoChildrenForEphemerals,
-	zk.ErrInvalidACL:              znode.ErrInvalidACL,
-	zk.ErrNoAuth:                  znode.ErrNoAuth,
-	zk.ErrBadArguments:            znode.ErrBadArguments,
-	zk.ErrSessionExpired:          znode.ErrSessionExpired,
-	zk.ErrAuthFailed:              znode.ErrAuthFailed,
-	zk.ErrSessionMoved:            znode.ErrSessionMoved,
-	zk.ErrAPIError:                znode.ErrAPIError,
-	zk.ErrReconfigDisabled:        znode.ErrReconfigDisabled,
-	zk.ErrConnectionClosed:        znode.ErrConnectionLoss,
-	zk.ErrClosing:                 znode.ErrConnectionLoss,
-	zk.ErrNoServer:                znode.ErrConnectionLoss,
-	zk.ErrUnknown:                 znode.ErrSystemError,
-}
-
-// zkError wraps a go-zookeeper error so that errors.Is matches both it and
-// the znode sentinel it stands for.
-type zkError struct{ zk, sentinel error }
-
-func (e zkError) Error() string   { return e.zk.Error() }
-func (e zkError) Unwrap() []error { return []error{e.zk, e.sentinel} }
-
-// opErr wraps err (nil: nil) in a *znode.OpError naming the operation and
-// path, mapping go-zookeeper's errors to znode's sentinels. A transport
-// error go-zookeeper passes on as is (a failed write of the request) is a
-// connection loss: the request's outcome is unknown.
-func opErr(op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ne net.Error
-	if s, ok := zkErrors[err]; ok {
-		err = zkError{zk: err, sentinel: s}
-	} else if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
-		err = zkError{zk: err, sentinel: znode.ErrConnectionLoss}
-	}
-	return &znode.OpError{Op: op, Path: path, Err: err}
 }

@@ -36,7 +36,7 @@ func TestGolden(t *testing.T) {
 			script, err := os.ReadFile(in)
 			require.NoError(t, err)
 			var out bytes.Buffer
-			sh := &shell.Shell{S: s, Out: &out}
+			sh := shell.New(shell.Embedded(s), &out, &out, "test")
 			require.NoError(t, sh.Run(ctx, bytes.NewReader(script)))
 			golden := strings.TrimSuffix(in, ".in") + ".out"
 			if *update {
