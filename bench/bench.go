@@ -6,6 +6,16 @@
 //
 // Workloads are plain functions over a Config, so tests, the zkembed command
 // and `go test -bench` all run the same code.
+//
+// Beside those, Run measures one client workload (create, set, get, exists,
+// children, multi, watch fan-out, lock contention, or mixed reads and writes
+// at a read ratio) on one Target — the embedded engine in memory or on disk,
+// go-zookeeper to zkembed's wire server, or go-zookeeper to a real ZooKeeper
+// — with every operation's latency in an HDR histogram. A Plan runs sweeps
+// over targets, client counts and read ratios, targets innermost so that
+// ratios compare neighbouring runs; WriteTable, WriteJSON, WriteCSV and
+// WriteChart render the results, and Rollover forces zxid epoch changes.
+// Every goroutine a run starts has ended when it returns.
 package bench
 
 import (

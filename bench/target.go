@@ -63,11 +63,11 @@ type Target interface {
 
 // Target names accepted by NewTarget.
 const (
-	TargetMem     = "mem"     // embedded engine in memory, Session methods directly
-	TargetDurable = "durable" // embedded engine on a data directory (fsync per write batch)
-	TargetDialer  = "dialer"  // go-zookeeper to a durable engine through the in-process dialer
-	TargetServe   = "serve"   // go-zookeeper to a durable engine's wire server on loopback TCP
-	TargetZK      = "zookeeper"
+	TargetMem     = "mem"       // embedded engine in memory, Session methods directly
+	TargetDurable = "durable"   // embedded engine on a data directory (fsync per write batch)
+	TargetDialer  = "dialer"    // go-zookeeper to a durable engine through the in-process dialer
+	TargetServe   = "serve"     // go-zookeeper to a durable engine's wire server on loopback TCP
+	TargetZK      = "zookeeper" // the name -vs gives a ZooKeeper at HOST:PORT (see ZooKeeperTarget)
 )
 
 // TargetNames lists the embedded targets NewTarget knows, in order.
@@ -91,6 +91,9 @@ func NewTarget(name, dir string, opts *zkembed.Options) (Target, error) {
 
 // ZooKeeperTarget is a ZooKeeper server at addr (host:port, an IP
 // literal: go-zookeeper resolves names itself), named name in results.
+// Each run works under a new root, /zkbench-<time>-<n>, and leaves it
+// behind (deleting what a create workload made would take longer than the
+// run): point it at a throw-away server.
 func ZooKeeperTarget(name, addr string) Target {
 	return &zkTarget{name: name, addr: addr}
 }

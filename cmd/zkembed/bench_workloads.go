@@ -133,6 +133,9 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	if f.json && f.csv {
 		return fmt.Errorf("-json and -csv: choose one")
 	}
+	if f.counterBit < 2 || f.counterBit > 48 || f.forcedBits < 2 || f.forcedBits > 48 {
+		return fmt.Errorf("-counter-bits and -rollover-bits must be from 2 to 48 (zkembed.Options.ZxidCounterBits)")
+	}
 	p, err := f.plan()
 	if err != nil {
 		return err
@@ -179,7 +182,7 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 		}
 	}
 	if f.rollover {
-		return runRollover(ctx, f, p, stderrTTY)
+		return runRollover(ctx, f, p)
 	}
 	return nil
 }
@@ -211,7 +214,7 @@ func writeChart(file string, results []bench.Result) error {
 // clients of the plan, projects the time to the next epoch change for
 // ZooKeeper's 32-bit counter and for -counter-bits, then forces epoch
 // changes on the in-memory and durable engines with -rollover-bits.
-func runRollover(ctx context.Context, f workloadFlags, p bench.Plan, tty bool) error {
+func runRollover(ctx context.Context, f workloadFlags, p bench.Plan) error {
 	writers := slices.Max(p.Clients)
 	out := os.Stdout
 	fmt.Fprintf(out, "zxid rollover: time to the next epoch change at the setData rate of %d clients\n", writers)
@@ -222,11 +225,9 @@ func runRollover(ctx context.Context, f workloadFlags, p bench.Plan, tty bool) e
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %-10s %9.0f writes/s: 32-bit counter (ZooKeeper) %s", tg.Name(), r.OpsPerSec, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, 32)))
-		if f.counterBit != 32 {
-			fmt.Fprintf(out, ", %d-bit counter %s", f.counterBit, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, f.counterBit)))
-		}
-		fmt.Fprintln(out)
+		fmt.Fprintf(out, "  %-10s %9.0f writes/s: 32-bit counter (ZooKeeper's) %s; configured %d-bit counter %s\n",
+			tg.Name(), r.OpsPerSec, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, 32)),
+			f.counterBit, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, f.counterBit)))
 	}
 	for _, durable := range []bool{false, true} {
 		rep, err := bench.Rollover(ctx, bench.RolloverConfig{CounterBits: f.forcedBits, Writers: writers, Duration: f.duration, Durable: durable})
