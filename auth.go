@@ -21,7 +21,9 @@ type ClientInfo = acl.ClientInfo
 // Ids are kept as a set for the life of the session and are never stored:
 // neither they nor auth reach the log or a snapshot.
 //
-// A scheme without a provider fails with ErrAuthFailed, and then, as
+// A scheme without a provider, or "digest" with nil auth (ZooKeeper's null
+// auth data, which its digest provider cannot read; []byte{} is fine),
+// fails with ErrAuthFailed, and then, as
 // ZooKeeper's server drops the connection, the session takes no more
 // requests (they fail with ErrAuthFailed), and its watches and event stream
 // end with StateAuthFailed. Its ephemerals stay until Close or expiry.

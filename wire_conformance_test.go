@@ -831,6 +831,12 @@ func wcScriptWhoAmI(r *wcRun) {
 	b2.whoAmI()
 	b2.auth(3, "digest", "carol:pw")
 	b2.whoAmI()
+	r.note("digest with empty auth data hashes \"\"; with null data ZooKeeper's provider throws: AuthFailed")
+	c := r.session("C")
+	c.auth(wire.XidAuth, "digest", "")
+	c.whoAmI()
+	c.sendX(wire.XidAuth, wire.OpAuth, &wire.AuthRequest{Scheme: "digest"}, "auth digest null")
+	c.closed()
 }
 
 // getEphemerals and getAllChildrenNumber.

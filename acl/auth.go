@@ -73,13 +73,18 @@ var defaultAuthorizer = &Authorizer{}
 // znode.ErrAuthFailed, as ZooKeeper's providers do:
 //
 //   - digest: the id DigestOf(auth), after decoding auth as UTF-8 the way
-//     Java does (each malformed sequence becomes U+FFFD); it never fails.
-//     If the id is the super digest, the super id comes first.
+//     Java does (each malformed sequence becomes U+FFFD). Null auth data
+//     (nil; empty is not null) fails: ZooKeeper's provider throws on it
+//     and the server answers AuthFailed. If the id is the super digest,
+//     the super id comes first.
 //   - ip: the session's own address again, whatever auth holds.
 //   - any other scheme: its provider's ids; no provider is AuthFailed.
 func (a *Authorizer) Authenticate(scheme string, auth []byte, addr netip.Addr) ([]znode.ID, error) {
 	switch scheme {
 	case "digest":
+		if auth == nil {
+			return nil, fmt.Errorf("%w: digest auth data is null", znode.ErrAuthFailed)
+		}
 		id := DigestOf(JavaString(auth))
 		ids := []znode.ID{{Scheme: "digest", ID: id}}
 		if a.superDigest != "" && subtle.ConstantTimeCompare([]byte(id), []byte(a.superDigest)) == 1 {
