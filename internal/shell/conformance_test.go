@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/internal/shell"
@@ -21,6 +22,10 @@ import (
 )
 
 const zkCli = "/usr/share/zookeeper/bin/zkCli.sh"
+
+// Every goroutine of a Client (go-zookeeper's, the embedded drains) ends
+// with its Close.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestConformance runs each script of testdata/conform through zkCli.sh
 // against a fresh ZooKeeper 3.8, and through the shell on a fresh
