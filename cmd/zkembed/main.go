@@ -1,24 +1,34 @@
-// Command zkembed is zkembed's command line: a zkCli-style shell on an
-// embedded engine, and the benchmarks.
+// Command zkembed is zkembed's command line: a zkCli-compatible shell on
+// the embedded store or a ZooKeeper server, the server itself, the
+// benchmarks, and tools to inspect a data directory.
 //
-//	zkembed [shell] [-data dir]                 the shell (default data dir ./zkembed-data)
-//	zkembed serve [-listen addr] [-data dir]    ZooKeeper's client protocol over TCP
-//	zkembed bench [flags]                       benchmarks beside raw B-tree operations
+//	zkembed [-data dir | -server host:port] [cmd args]  the shell; with cmd, just that command
+//	zkembed serve [-listen addr] [-data dir]            ZooKeeper's client protocol over TCP
+//	zkembed bench [flags]                               benchmarks, beside their peers
+//	zkembed log list|dump|verify|truncate               the transaction log (see package inspect)
+//	zkembed snapshot list|dump|verify                   snapshot files (see package inspect)
+//
+// Any first word other than these subcommands is a shell command, as
+// zkCli takes one ("zkembed ls /"). The shell's data directory defaults
+// to ./zkembed-data, created if absent.
 //
 // It only parses flags and wires packages together.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strings"
 )
 
 func main() {
 	args := os.Args[1:]
 	cmd := "shell"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "shell", "serve", "bench", "log", "snapshot":
+			cmd, args = args[0], args[1:]
+		}
 	}
 	var err error
 	switch cmd {
@@ -28,8 +38,13 @@ func main() {
 		err = runServe(args)
 	case "bench":
 		err = runBench(args)
-	default:
-		err = fmt.Errorf("unknown command %q (commands: shell, serve, bench)", cmd)
+	case "log":
+		err = runLog(args)
+	case "snapshot":
+		err = runSnapshot(args)
+	}
+	if errors.Is(err, errFailed) {
+		os.Exit(1) // the shell has said why
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkembed:", err)
