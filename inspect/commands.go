@@ -71,7 +71,11 @@ func LogList(w io.Writer, dir string) error {
 			names = append(names, f.Zxid.String())
 		}
 	}
-	fmt.Fprintf(bw, "snapshots: %d [%s] (see zkembed snapshot list)\n", len(names), strings.Join(names, " "))
+	if len(names) == 0 {
+		fmt.Fprintf(bw, "snapshots: none\n")
+	} else {
+		fmt.Fprintf(bw, "snapshots: %d, at %s (see zkembed snapshot list)\n", len(names), strings.Join(names, " "))
+	}
 	if info.Corrupt > 0 {
 		fmt.Fprintf(bw, "warning: %d records do not decode, the first at %v (see zkembed log verify)\n", info.Corrupt, info.FirstCorrupt)
 	}

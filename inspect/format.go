@@ -123,8 +123,11 @@ func FormatRecord(t *txn.Txn) string {
 //	setACL           PATH acl=ACL aversion=N
 //	check            PATH version=N
 //	createSession    SESSION timeout=MSms
-//	closeSession     SESSION ephemerals=[PATH ...] (or ephemerals=all)
+//	closeSession     SESSION [ephemerals=[PATH ...]]
 //	epoch            EPOCH
+//
+// A closeSession without a list deletes every ephemeral the session owns:
+// the log stores no list when there is none, or when it is too long.
 func formatOp(b *strings.Builder, op *txn.Op) {
 	b.WriteString(op.Type.String())
 	switch op.Type {
@@ -146,9 +149,7 @@ func formatOp(b *strings.Builder, op *txn.Op) {
 		fmt.Fprintf(b, " %#x timeout=%dms", op.Session, op.Timeout)
 	case txn.TypeCloseSession:
 		fmt.Fprintf(b, " %#x", op.Session)
-		if op.Paths == nil {
-			b.WriteString(" ephemerals=all")
-		} else {
+		if op.Paths != nil {
 			fmt.Fprintf(b, " ephemerals=[%s]", strings.Join(op.Paths, " "))
 		}
 	case txn.TypeEpoch:

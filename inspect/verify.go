@@ -234,7 +234,11 @@ func (r LogReport) String() string {
 	if r.BaseFile != "" {
 		base = fmt.Sprintf("snapshot %v (%s)", r.Base, r.BaseFile)
 	}
-	s += fmt.Sprintf("replay: %s from %s, every digest reproduced; %s the log\n", plural(r.Replayed, "record"), base, plural(r.SnapshotsChecked, "later snapshot agrees with", "later snapshots agree with"))
+	s += fmt.Sprintf("replay: %s from %s, every digest reproduced", plural(r.Replayed, "record"), base)
+	if r.SnapshotsChecked > 0 {
+		s += fmt.Sprintf("; %s the log", plural(r.SnapshotsChecked, "later snapshot agrees with", "later snapshots agree with"))
+	}
+	s += "\n"
 	for _, name := range r.CorruptSnapshots {
 		s += fmt.Sprintf("warning: snapshot %s is corrupt and was skipped (see zkembed snapshot verify)\n", name)
 	}

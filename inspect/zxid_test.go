@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -144,5 +146,14 @@ func TestLogDumpJSONFields(t *testing.T) {
 	assert.Equal(t, f.last.String(), records[len(records)-1].Zxid)
 	for _, typ := range []string{"create", "delete", "deleteContainer", "setData", "setACL", "check", "createSession", "closeSession", "epoch"} {
 		assert.True(t, seen[typ], "the fixture's log has a %s op", typ)
+	}
+}
+
+// Package inspect never imports the root package (subpackages never do).
+func TestDoesNotImportRoot(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/zkembed/zkembed/inspect").Output()
+	require.NoError(t, err)
+	for _, pkg := range strings.Fields(string(out)) {
+		assert.NotEqual(t, "github.com/zkembed/zkembed", pkg)
 	}
 }
