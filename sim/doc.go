@@ -1,0 +1,31 @@
+// Package sim is zkembed's deterministic simulator: from a seed it drives
+// an engine through a mix of writes of every kind (creates in every mode,
+// deletes, setData and setACL with right and wrong versions, multis of up
+// to three operations), reads, session opens, closes and expiries, jumps
+// of the virtual clock, and crashes after which the engine restarts on
+// what pebble's crash-simulating filesystem keeps, in one goroutine.
+//
+// After every step the engine is checked against Model, an independent
+// reference model of ZooKeeper's rules:
+//
+//   - every result, error code and created path is the model's;
+//   - the engine's last zxid is the model's: zxids are strictly
+//     increasing and contiguous, across restarts too (one per
+//     transaction, sessions' creates and closes included);
+//   - after every crash every write is there (each was acknowledged
+//     before the crash), the previous process's sessions are closed with
+//     their ephemerals, and every node, its Stat fields and data equal the
+//     model's; the same at the end, with the engine's own Check.
+//
+// Determinism: a Config gives the same canonical history (Result.History,
+// one line per step with its outcome and zxid, then the engine's dump),
+// byte for byte; Result.Hash is its SHA-256. A failing seed is reported
+// with the command that replays it (Result.ReplayCommand), and failing
+// seeds are kept as regression tests in sim_test.go.
+//
+// Not simulated yet: watches and their events, container and TTL reaping
+// (the model has none, so the engine's reaper is kept idle), disk faults
+// (errorfs), crashes in the middle of a write (see the root package's
+// crash tests), concurrent sessions, and idle expiry by the clock (expiry
+// is the explicit DB.ExpireSession).
+package sim
