@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"go.uber.org/goleak"
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/clock"
@@ -71,6 +72,10 @@ func TestMain(m *testing.M) {
 		fmt.Printf("conformance: %d ZooKeeper transcript lines compared with zkembed\n", n)
 	}
 	zkserver.StopShared()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err) // every goroutine a test starts has ended
+		code = 1
+	}
 	os.Exit(code)
 }
 

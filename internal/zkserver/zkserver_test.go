@@ -2,6 +2,7 @@ package zkserver_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	zkacl "github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/internal/zkserver"
@@ -17,6 +19,10 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	zkserver.StopShared()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err) // every goroutine a test starts has ended
+		code = 1
+	}
 	os.Exit(code)
 }
 
