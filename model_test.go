@@ -58,7 +58,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				mops = append(mops, op.MultiOp())
 			}
 			_, err := s.Multi(ctx, mops...)
-			want := m.ApplyMulti(ops, m.Zxid+1, now, s.ID())
+			_, want := m.ApplyMulti(ops, m.Zxid+1, now, s.ID())
 			require.Equal(t, want, znode.CodeOf(err), "%s: multi %+v: %v", where, ops, err)
 		case r < 16: // a session ends; a new one starts
 			require.NoError(t, s.Close(ctx))

@@ -9,6 +9,12 @@
 // reference model of ZooKeeper's rules:
 //
 //   - every result, error code and created path is the model's;
+//   - every one-shot watch (getData, exists, getChildren, set at random)
+//     gets exactly the event of the first change that fires it under
+//     ZooKeeper's rules, before any later reply of its session, and is then
+//     closed; a watch no change fires gets nothing; when its session ends,
+//     its own close's deletions fire it first, else it ends with EventNone
+//     in state Closed or Expired;
 //   - the engine's last zxid is the model's: zxids are strictly
 //     increasing and contiguous, across restarts too (one per
 //     transaction, sessions' creates and closes included);
@@ -23,7 +29,8 @@
 // with the command that replays it (Result.ReplayCommand), and failing
 // seeds are kept as regression tests in sim_test.go.
 //
-// Not simulated yet: watches and their events, container and TTL reaping
+// Not simulated yet: persistent watches and the session stream, container
+// and TTL reaping
 // (the model has none, so the engine's reaper is kept idle), disk faults
 // (errorfs), crashes in the middle of a write (see the root package's
 // crash tests), concurrent sessions, and idle expiry by the clock (expiry

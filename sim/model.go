@@ -198,28 +198,32 @@ func (m *Model) Apply(op Op, z znode.Zxid, t int64, session int64) (string, znod
 }
 
 // ApplyMulti runs ops as one multi at zxid z: all or nothing. It returns
-// the first failing op's code (CodeOK if none) and, on success, commits
-// them to the model and advances Zxid.
-func (m *Model) ApplyMulti(ops []Op, z znode.Zxid, t int64, session int64) znode.Code {
+// the first failing op's code (CodeOK if none) and, on success, the path
+// each op made or touched, commits them to the model and advances Zxid.
+func (m *Model) ApplyMulti(ops []Op, z znode.Zxid, t int64, session int64) ([]string, znode.Code) {
 	scratch := m.Clone()
-	for _, op := range ops {
+	paths := make([]string, len(ops))
+	for i, op := range ops {
 		if op.Kind == "acl" { // a check op
 			n := scratch.nodes[op.Path]
 			switch {
 			case n == nil:
-				return znode.CodeNoNode
+				return nil, znode.CodeNoNode
 			case op.Version != -1 && op.Version != n.version:
-				return znode.CodeBadVersion
+				return nil, znode.CodeBadVersion
 			}
+			paths[i] = op.Path
 			continue
 		}
-		if _, code := scratch.Apply(op, z, t, session); code != znode.CodeOK {
-			return code
+		p, code := scratch.Apply(op, z, t, session)
+		if code != znode.CodeOK {
+			return nil, code
 		}
+		paths[i] = p
 	}
 	*m = *scratch
 	m.Zxid = z
-	return znode.CodeOK
+	return paths, znode.CodeOK
 }
 
 func (m *Model) remove(path string, z znode.Zxid) {
@@ -230,14 +234,18 @@ func (m *Model) remove(path string, z znode.Zxid) {
 }
 
 // CloseSession deletes the session's ephemerals in one new transaction
-// (as closeSession does: it takes a zxid even with no ephemerals).
-func (m *Model) CloseSession(session int64) {
+// (as closeSession does: it takes a zxid even with no ephemerals) and
+// returns their paths, sorted.
+func (m *Model) CloseSession(session int64) []string {
 	m.Zxid++
+	var gone []string
 	for _, p := range m.Paths() {
 		if m.nodes[p].owner == session {
 			m.remove(p, m.Zxid)
+			gone = append(gone, p)
 		}
 	}
+	return gone
 }
 
 // Paths the random ops touch: under the root, under /zookeeper (where

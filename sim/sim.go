@@ -46,7 +46,7 @@ func (c Config) withDefaults() Config {
 type Result struct {
 	Seed uint64
 	// Counts of what ran.
-	Steps, Writes, Multis, Reads, Sessions, Closes, Expiries, ClockJumps, Crashes int
+	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes int
 	// Violation is the first invariant that did not hold ("" if none);
 	// the run stops there.
 	Violation string
@@ -69,8 +69,8 @@ func (r *Result) String() string {
 	if r.Violation != "" {
 		v = "VIOLATION: " + r.Violation
 	}
-	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d sessions=%d closes=%d expiries=%d clock-jumps=%d crashes=%d history=%x %s",
-		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Crashes, r.Hash[:6], v)
+	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d watches=%d events=%d sessions=%d closes=%d expiries=%d clock-jumps=%d crashes=%d history=%x %s",
+		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Watches, r.Events, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Crashes, r.Hash[:6], v)
 }
 
 // errViolation marks an invariant that did not hold.
@@ -78,18 +78,20 @@ var errViolation = errors.New("violation")
 
 // run is one simulation's state.
 type run struct {
-	cfg   Config
-	rng   *rand.Rand
-	clk   *clock.Virtual
-	fs    *vfs.MemFS
-	opts  zkembed.Options
-	db    *zkembed.DB
-	m     *Model
-	live  []*zkembed.Session
-	res   *Result
-	hist  bytes.Buffer
-	step  int
-	where string
+	cfg  Config
+	rng  *rand.Rand
+	clk  *clock.Virtual
+	fs   *vfs.MemFS
+	opts zkembed.Options
+	db   *zkembed.DB
+	m    *Model
+	live []*zkembed.Session
+	// watches holds each live session's one-shot watches not yet fired.
+	watches map[int64][]pending
+	res     *Result
+	hist    bytes.Buffer
+	step    int
+	where   string
 }
 
 const dataDir = "/zk"
@@ -106,12 +108,13 @@ const dataDir = "/zk"
 func Run(cfg Config) (*Result, error) {
 	cfg = cfg.withDefaults()
 	r := &run{
-		cfg: cfg,
-		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
-		clk: clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
-		fs:  vfs.NewCrashableMem(),
-		m:   NewModel(),
-		res: &Result{Seed: cfg.Seed},
+		cfg:     cfg,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+		clk:     clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		fs:      vfs.NewCrashableMem(),
+		m:       NewModel(),
+		res:     &Result{Seed: cfg.Seed},
+		watches: map[int64][]pending{},
 	}
 	r.opts = zkembed.Options{
 		FS: r.fs, Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
@@ -164,12 +167,14 @@ func (r *run) simulate() error {
 		s := r.live[si]
 		var err error
 		switch x := r.rng.IntN(100); {
-		case x < 45:
+		case x < 40:
 			err = r.write(ctx, si, s)
-		case x < 60:
+		case x < 53:
 			err = r.multi(ctx, si, s)
-		case x < 80:
+		case x < 68:
 			err = r.read(ctx, si, s, opPaths[r.rng.IntN(len(opPaths))])
+		case x < 80:
+			err = r.setWatch(ctx, si, s)
 		case x < 85:
 			if len(r.live) < r.cfg.MaxSessions {
 				err = r.openSession(ctx)
@@ -230,10 +235,21 @@ func (r *run) endSession(ctx context.Context, si int, s *zkembed.Session, expire
 	if err != nil {
 		return r.violation("%v", err)
 	}
-	r.m.CloseSession(s.ID())
+	gone := r.m.CloseSession(s.ID())
 	r.live = slices.Delete(r.live, si, si+1)
 	r.log("%s %#x", r.where, s.ID())
-	return nil
+	state := znode.StateClosed
+	if expire {
+		state = znode.StateExpired
+	}
+	var cs []change
+	for _, p := range gone {
+		cs = append(cs, deleted(p)...)
+	}
+	if err := r.ended(s, cs, state); err != nil {
+		return err
+	}
+	return r.deliver(ctx, cs)
 }
 
 func (r *run) write(ctx context.Context, si int, s *zkembed.Session) error {
@@ -245,14 +261,16 @@ func (r *run) write(ctx context.Context, si int, s *zkembed.Session) error {
 	if got := znode.CodeOf(err); got != code {
 		return r.violation("engine: %v (%d), model: %d", err, got, code)
 	}
+	var cs []change
 	if code == znode.CodeOK {
 		r.m.Zxid++
 		if gotPath != wantPath {
 			return r.violation("engine made %s, model %s", gotPath, wantPath)
 		}
+		cs = changes(op, wantPath)
 	}
 	r.log("s%d %s -> %s %d", si, op, gotPath, code)
-	return nil
+	return r.deliver(ctx, cs)
 }
 
 func (r *run) multi(ctx context.Context, si int, s *zkembed.Session) error {
@@ -268,12 +286,18 @@ func (r *run) multi(ctx context.Context, si int, s *zkembed.Session) error {
 	r.where = "multi [" + strings.Join(desc, "; ") + "]"
 	r.res.Multis++
 	_, err := s.Multi(ctx, mops...)
-	code := r.m.ApplyMulti(ops, r.m.Zxid+1, r.clk.Now().UnixMilli(), s.ID())
+	paths, code := r.m.ApplyMulti(ops, r.m.Zxid+1, r.clk.Now().UnixMilli(), s.ID())
 	if got := znode.CodeOf(err); got != code {
 		return r.violation("engine: %v (%d), model: %d", err, got, code)
 	}
 	r.log("s%d %s -> %d", si, r.where, code)
-	return nil
+	var cs []change
+	for i, op := range ops {
+		if code == znode.CodeOK {
+			cs = append(cs, changes(op, paths[i])...)
+		}
+	}
+	return r.deliver(ctx, cs)
 }
 
 // read compares one node as the session reads it with the model.
@@ -342,6 +366,7 @@ func (r *run) crash(ctx context.Context) error {
 		r.m.CloseSession(id)
 	}
 	r.live = nil
+	clear(r.watches) // the old engine's watches went with it
 	r.log("crash keeping %d%% of unsynced data, reopen", keep)
 	if got := r.db.LastZxid(); got != r.m.Zxid {
 		return r.violation("after the restart the last zxid is %#x, model's %#x", uint64(got), uint64(r.m.Zxid))

@@ -49,12 +49,14 @@ func TestSimulation(t *testing.T) {
 		}
 		total.Steps += res.Steps
 		total.Writes += res.Writes + res.Multis
+		total.Watches += res.Watches
+		total.Events += res.Events
 		total.Crashes += res.Crashes
 		total.Expiries += res.Expiries
 		total.ClockJumps += res.ClockJumps
 	}
-	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d crashes=%d expiries=%d clock-jumps=%d faults=0 violations=%d",
-		len(seeds), total.Steps, total.Writes, total.Crashes, total.Expiries, total.ClockJumps, violations))
+	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d watches=%d events=%d crashes=%d expiries=%d clock-jumps=%d faults=0 violations=%d",
+		len(seeds), total.Steps, total.Writes, total.Watches, total.Events, total.Crashes, total.Expiries, total.ClockJumps, violations))
 }
 
 // summary logs line, and appends it to the file $ZKEMBED_SUMMARY names,
