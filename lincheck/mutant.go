@@ -1,0 +1,87 @@
+package lincheck
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/zkembed/zkembed/znode"
+)
+
+// Stale wraps c into a deliberately broken client, to prove that the
+// checkers catch what they claim to: with probability prob, GetData
+// answers from the last value this client read of the path, without
+// asking, as a cache that is never invalidated would. Everything else
+// passes through.
+func Stale(c Client, prob float64, seed uint64) Client {
+	return &stale{Client: c, prob: prob, rng: rand.New(rand.NewPCG(seed, 0x57a1e)), cache: map[string]cached{}}
+}
+
+type cached struct {
+	data []byte
+	stat znode.Stat
+}
+
+type stale struct {
+	Client
+	prob float64
+	mu   sync.Mutex
+	rng  *rand.Rand
+	// cache holds the last answer per path; guarded by mu.
+	cache map[string]cached
+}
+
+func (s *stale) GetData(ctx context.Context, path string) ([]byte, znode.Stat, error) {
+	s.mu.Lock()
+	e, ok := s.cache[path]
+	useCache := ok && s.rng.Float64() < s.prob
+	s.mu.Unlock()
+	if useCache {
+		return e.data, e.stat, nil
+	}
+	data, st, err := s.Client.GetData(ctx, path)
+	if err == nil {
+		s.mu.Lock()
+		s.cache[path] = cached{data, st}
+		s.mu.Unlock()
+	}
+	return data, st, err
+}
+
+// LostWrite wraps c into a deliberately broken client: with probability
+// prob, SetData (unconditional or not) acknowledges without doing
+// anything, answering the Stat the write would have had if it had been
+// applied after the client's last look at the node. Everything else
+// passes through.
+func LostWrite(c Client, prob float64, seed uint64) Client {
+	return &lostWrite{Client: c, prob: prob, rng: rand.New(rand.NewPCG(seed, 0x105e))}
+}
+
+type lostWrite struct {
+	Client
+	prob float64
+	mu   sync.Mutex
+	rng  *rand.Rand // guarded by mu
+}
+
+func (l *lostWrite) SetData(ctx context.Context, path string, data []byte, version int32) (znode.Stat, error) {
+	l.mu.Lock()
+	lose := l.rng.Float64() < l.prob
+	l.mu.Unlock()
+	if lose {
+		ok, st, err := l.Client.Exists(ctx, path)
+		if err != nil {
+			return znode.Stat{}, err
+		}
+		if !ok {
+			return znode.Stat{}, znode.ErrNoNode
+		}
+		if version != -1 && version != st.Version {
+			return znode.Stat{}, znode.ErrBadVersion
+		}
+		st.Version++
+		st.DataLength = int32(len(data))
+		return st, nil
+	}
+	return l.Client.SetData(ctx, path, data, version)
+}
