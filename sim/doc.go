@@ -2,8 +2,10 @@
 // an engine through a mix of writes of every kind (creates in every mode,
 // deletes, setData and setACL with right and wrong versions, multis of up
 // to three operations), reads, session opens, closes and expiries, jumps
-// of the virtual clock, and crashes after which the engine restarts on
-// what pebble's crash-simulating filesystem keeps, in one goroutine.
+// of the virtual clock, disk faults (EIO or ENOSPC on the log's writes or
+// syncs, through pebble's errorfs), and crashes after which the engine
+// restarts on what pebble's crash-simulating filesystem keeps, in one
+// goroutine.
 //
 // After every step the engine is checked against Model, an independent
 // reference model of ZooKeeper's rules:
@@ -18,6 +20,10 @@
 //   - the engine's last zxid is the model's: zxids are strictly
 //     increasing and contiguous, across restarts too (one per
 //     transaction, sessions' creates and closes included);
+//   - a write under a disk fault fails with ErrConnectionLoss (outcome
+//     unknown), later writes with ErrFailed, reads go on at the state
+//     before it; reopened, the engine holds that write wholly or not at
+//     all, and everything before it;
 //   - after every crash every write is there (each was acknowledged
 //     before the crash), the previous process's sessions are closed with
 //     their ephemerals, and every node, its Stat fields and data equal the
@@ -30,9 +36,8 @@
 // seeds are kept as regression tests in sim_test.go.
 //
 // Not simulated yet: persistent watches and the session stream, container
-// and TTL reaping
-// (the model has none, so the engine's reaper is kept idle), disk faults
-// (errorfs), crashes in the middle of a write (see the root package's
-// crash tests), concurrent sessions, and idle expiry by the clock (expiry
-// is the explicit DB.ExpireSession).
+// and TTL reaping (the model has none, so the engine's reaper is kept
+// idle), crashes in the middle of a write (see the root package's crash
+// tests), concurrent sessions, and idle expiry by the clock (expiry is the
+// explicit DB.ExpireSession).
 package sim

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/clock"
@@ -30,6 +31,8 @@ type Config struct {
 	MaxSessions int
 	// NoCrashes leaves out crash-and-restart steps.
 	NoCrashes bool
+	// NoFaults leaves out disk-fault steps.
+	NoFaults bool
 }
 
 func (c Config) withDefaults() Config {
@@ -46,7 +49,7 @@ func (c Config) withDefaults() Config {
 type Result struct {
 	Seed uint64
 	// Counts of what ran.
-	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes int
+	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes, Faults int
 	// Violation is the first invariant that did not hold ("" if none);
 	// the run stops there.
 	Violation string
@@ -69,8 +72,8 @@ func (r *Result) String() string {
 	if r.Violation != "" {
 		v = "VIOLATION: " + r.Violation
 	}
-	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d watches=%d events=%d sessions=%d closes=%d expiries=%d clock-jumps=%d crashes=%d history=%x %s",
-		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Watches, r.Events, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Crashes, r.Hash[:6], v)
+	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d watches=%d events=%d sessions=%d closes=%d expiries=%d clock-jumps=%d crashes=%d faults=%d history=%x %s",
+		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Watches, r.Events, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Crashes, r.Faults, r.Hash[:6], v)
 }
 
 // errViolation marks an invariant that did not hold.
@@ -78,14 +81,15 @@ var errViolation = errors.New("violation")
 
 // run is one simulation's state.
 type run struct {
-	cfg  Config
-	rng  *rand.Rand
-	clk  *clock.Virtual
-	fs   *vfs.MemFS
-	opts zkembed.Options
-	db   *zkembed.DB
-	m    *Model
-	live []*zkembed.Session
+	cfg   Config
+	rng   *rand.Rand
+	clk   *clock.Virtual
+	mem   *vfs.MemFS // the disk; the engine sees it through fault
+	fault faultInjector
+	opts  zkembed.Options
+	db    *zkembed.DB
+	m     *Model
+	live  []*zkembed.Session
 	// watches holds each live session's one-shot watches not yet fired.
 	watches map[int64][]pending
 	res     *Result
@@ -111,13 +115,13 @@ func Run(cfg Config) (*Result, error) {
 		cfg:     cfg,
 		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		clk:     clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
-		fs:      vfs.NewCrashableMem(),
+		mem:     vfs.NewCrashableMem(),
 		m:       NewModel(),
 		res:     &Result{Seed: cfg.Seed},
 		watches: map[int64][]pending{},
 	}
 	r.opts = zkembed.Options{
-		FS: r.fs, Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
+		FS: errorfs.Wrap(r.mem, &r.fault), Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
 		// The model does not reap: containers and TTL nodes stay.
 		ContainerCheckInterval: 1000 * time.Hour,
 	}
@@ -189,6 +193,10 @@ func (r *run) simulate() error {
 			r.res.ClockJumps++
 			r.where = "clock"
 			r.log("clock +%v", d)
+		case x < 98:
+			if !r.cfg.NoFaults {
+				err = r.diskFault(ctx, si, s)
+			}
 		default:
 			if !r.cfg.NoCrashes {
 				err = r.crash(ctx)
@@ -348,15 +356,31 @@ func (r *run) crash(ctx context.Context) error {
 	r.where = "crash"
 	r.res.Crashes++
 	keep := []int{0, 50, 100}[r.rng.IntN(3)]
-	clone := r.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: rand.New(rand.NewPCG(r.rng.Uint64(), 1))})
+	clone := r.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: rand.New(rand.NewPCG(r.rng.Uint64(), 1))})
 	_ = r.db.Close() // the clone is already taken: nothing it does reaches it
-	r.fs = clone
-	r.opts.FS = clone
+	r.mem = clone
+	if err := r.reopen(); err != nil {
+		return err
+	}
+	r.log("crash keeping %d%% of unsynced data, reopen", keep)
+	return r.restarted(ctx)
+}
+
+// reopen opens a new engine on r.mem.
+func (r *run) reopen() error {
+	r.opts.FS = errorfs.Wrap(r.mem, &r.fault)
 	db, err := zkembed.Open(dataDir, &r.opts)
 	if err != nil {
 		return r.violation("reopen: %v", err)
 	}
 	r.db = db
+	return nil
+}
+
+// restarted checks an engine opened on the previous one's disk: the
+// sessions of the previous process are closed, each in a transaction, and
+// the tree is the model's.
+func (r *run) restarted(ctx context.Context) error {
 	ids := make([]int64, len(r.live))
 	for i, s := range r.live {
 		ids[i] = s.ID()
@@ -367,7 +391,6 @@ func (r *run) crash(ctx context.Context) error {
 	}
 	r.live = nil
 	clear(r.watches) // the old engine's watches went with it
-	r.log("crash keeping %d%% of unsynced data, reopen", keep)
 	if got := r.db.LastZxid(); got != r.m.Zxid {
 		return r.violation("after the restart the last zxid is %#x, model's %#x", uint64(got), uint64(r.m.Zxid))
 	}
