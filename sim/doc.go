@@ -1,16 +1,18 @@
 // Package sim is zkembed's deterministic simulator: from a seed it drives
 // an engine through a mix of writes of every kind (creates in every mode,
 // deletes, setData and setACL with right and wrong versions, multis of up
-// to three operations), reads, session opens, closes and expiries, jumps
-// of the virtual clock, disk faults (EIO or ENOSPC on the log's writes or
-// syncs, through pebble's errorfs), and crashes after which the engine
-// restarts on what pebble's crash-simulating filesystem keeps, in one
-// goroutine.
+// to three operations), reads, one-shot watches, session opens, closes and
+// expiries, jumps of the virtual clock, reaping passes (containers, and
+// TTL nodes with TTLs that do and do not run out within a run), disk
+// faults (EIO or ENOSPC on the log's writes or syncs, through pebble's
+// errorfs), and crashes after which the engine restarts on what pebble's
+// crash-simulating filesystem keeps, all in one goroutine.
 //
 // After every step the engine is checked against Model, an independent
 // reference model of ZooKeeper's rules:
 //
-//   - every result, error code and created path is the model's;
+//   - every result, error code and created path is the model's, and a
+//     reaping pass deletes exactly the nodes the model's does;
 //   - every one-shot watch (getData, exists, getChildren, set at random)
 //     gets exactly the event of the first change that fires it under
 //     ZooKeeper's rules, before any later reply of its session, and is then
@@ -35,9 +37,11 @@
 // with the command that replays it (Result.ReplayCommand), and failing
 // seeds are kept as regression tests in sim_test.go.
 //
-// Not simulated yet: persistent watches and the session stream, container
-// and TTL reaping (the model has none, so the engine's reaper is kept
-// idle), crashes in the middle of a write (see the root package's crash
-// tests), concurrent sessions, and idle expiry by the clock (expiry is the
-// explicit DB.ExpireSession).
+// Reaping passes run as steps (DB.ReapNow), never on the engine's timer, so
+// that they happen at the same step every run.
+//
+// Not simulated yet: persistent watches and the session stream, ACLs
+// beyond world:anyone (cdrwa or r), crashes in the middle of a write (see
+// the root package's crash tests), concurrent sessions, and idle expiry by
+// the clock (expiry is the explicit DB.ExpireSession).
 package sim

@@ -90,7 +90,8 @@ type Op struct {
 	Mode     zkembed.CreateMode
 	Data     []byte
 	Version  int32
-	ReadOnly bool // the ACL to create or set: world:anyone:r instead of cdrwa
+	ReadOnly bool          // the ACL to create or set: world:anyone:r instead of cdrwa
+	TTL      time.Duration // of a TTL node
 }
 
 // String renders the op for histories and failure messages.
@@ -106,9 +107,9 @@ func (op Op) String() string {
 	return fmt.Sprintf("%s %s v=%d", op.Kind, op.Path, op.Version)
 }
 
-// TTL is the TTL of every TTL node the model creates: long enough that no
-// run reaches it (the model has no reaping).
-const TTL = time.Hour
+// ttls are the TTLs RandomOp gives TTL nodes: some expire within a run's
+// clock jumps, some never do.
+var ttls = []time.Duration{500 * time.Millisecond, 5 * time.Second, time.Hour}
 
 // Apply runs one write at zxid z and time t (ms) for session; it returns
 // the final path and the error code. It changes the model only on
@@ -140,7 +141,7 @@ func (m *Model) Apply(op Op, z znode.Zxid, t int64, session int64) (string, znod
 		case op.Mode.IsContainer():
 			owner = znode.ContainerOwner
 		case op.Mode.IsTTL():
-			owner = znode.TTLOwner(TTL.Milliseconds())
+			owner = znode.TTLOwner(op.TTL.Milliseconds())
 		}
 		m.nodes[path] = &mnode{data: op.Data, readOnly: op.ReadOnly, czxid: z, mzxid: z, pzxid: z, ctime: t, mtime: t, owner: owner}
 		parent.cv++
@@ -248,6 +249,43 @@ func (m *Model) CloseSession(session int64) []string {
 	return gone
 }
 
+// Reap deletes what a reaping pass at time now (ms) deletes, each node in
+// a transaction of its own, and returns their paths in the order deleted.
+// ZooKeeper's ContainerManager rules: a container without children that
+// has had one (stored cversion > 0); a TTL node without children whose
+// mtime is more than its TTL ago. Candidates are chosen before any is
+// deleted, so a parent emptied by this pass waits for the next; they are
+// deleted in the tree's order, parent path then name.
+func (m *Model) Reap(now int64) []string {
+	var doomed []string
+	for p, n := range m.nodes {
+		if n.nchildren != 0 {
+			continue
+		}
+		switch znode.KindOf(n.owner) {
+		case znode.KindContainer:
+			if n.cv > 0 {
+				doomed = append(doomed, p)
+			}
+		case znode.KindTTL:
+			if now-n.mtime > znode.TTLOf(n.owner).Milliseconds() {
+				doomed = append(doomed, p)
+			}
+		}
+	}
+	slices.SortFunc(doomed, func(a, b string) int {
+		if c := strings.Compare(parent(a), parent(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, p := range doomed {
+		m.Zxid++
+		m.remove(p, m.Zxid)
+	}
+	return doomed
+}
+
 // Paths the random ops touch: under the root, under /zookeeper (where
 // writes are refused or read-only), deep enough for NotEmpty and
 // NoChildrenForEphemerals.
@@ -271,6 +309,7 @@ func RandomOp(rng *rand.Rand, m *Model) Op {
 		op.Mode = zkembed.CreateMode(rng.IntN(6))
 		if op.Mode == 5 { // the TTL modes go through CreateTTL
 			op.Mode = zkembed.ModePersistentSequentialWithTTL - zkembed.CreateMode(rng.IntN(2))
+			op.TTL = ttls[rng.IntN(len(ttls))]
 		}
 		if op.Mode.IsSequential() {
 			op.Path += "/s-"
@@ -300,7 +339,7 @@ func (op Op) Write(ctx context.Context, s *zkembed.Session) (string, error) {
 	switch op.Kind {
 	case "create":
 		if op.Mode.IsTTL() {
-			p, _, err := s.CreateTTL(ctx, op.Path, op.Data, op.Mode, op.acl(), TTL)
+			p, _, err := s.CreateTTL(ctx, op.Path, op.Data, op.Mode, op.acl(), op.TTL)
 			return p, err
 		}
 		return s.Create(ctx, op.Path, op.Data, op.Mode, op.acl())
@@ -322,7 +361,7 @@ func (op Op) MultiOp() zkembed.Op {
 	case "create":
 		c := &zkembed.CreateOp{Path: op.Path, Data: op.Data, Mode: op.Mode, ACL: op.acl()}
 		if op.Mode.IsTTL() {
-			c.TTL = TTL
+			c.TTL = op.TTL
 		}
 		return c
 	case "delete":

@@ -49,7 +49,7 @@ func (c Config) withDefaults() Config {
 type Result struct {
 	Seed uint64
 	// Counts of what ran.
-	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes, Faults int
+	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes, Faults, Reaped int
 	// Violation is the first invariant that did not hold ("" if none);
 	// the run stops there.
 	Violation string
@@ -72,8 +72,8 @@ func (r *Result) String() string {
 	if r.Violation != "" {
 		v = "VIOLATION: " + r.Violation
 	}
-	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d watches=%d events=%d sessions=%d closes=%d expiries=%d clock-jumps=%d crashes=%d faults=%d history=%x %s",
-		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Watches, r.Events, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Crashes, r.Faults, r.Hash[:6], v)
+	return fmt.Sprintf("seed=%d steps=%d writes=%d multis=%d reads=%d watches=%d events=%d sessions=%d closes=%d expiries=%d clock-jumps=%d reaped=%d crashes=%d faults=%d history=%x %s",
+		r.Seed, r.Steps, r.Writes, r.Multis, r.Reads, r.Watches, r.Events, r.Sessions, r.Closes, r.Expiries, r.ClockJumps, r.Reaped, r.Crashes, r.Faults, r.Hash[:6], v)
 }
 
 // errViolation marks an invariant that did not hold.
@@ -122,7 +122,8 @@ func Run(cfg Config) (*Result, error) {
 	}
 	r.opts = zkembed.Options{
 		FS: errorfs.Wrap(r.mem, &r.fault), Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
-		// The model does not reap: containers and TTL nodes stay.
+		// Reaping passes are steps of their own (DB.ReapNow), never
+		// the engine's timer.
 		ContainerCheckInterval: 1000 * time.Hour,
 	}
 	db, err := zkembed.Open(dataDir, &r.opts)
@@ -187,12 +188,14 @@ func (r *run) simulate() error {
 			err = r.endSession(ctx, si, s, false)
 		case x < 92:
 			err = r.endSession(ctx, si, s, true)
-		case x < 97:
+		case x < 95:
 			d := time.Duration(r.rng.IntN(10_000)) * time.Millisecond
 			r.clk.Advance(d)
 			r.res.ClockJumps++
 			r.where = "clock"
 			r.log("clock +%v", d)
+		case x < 97:
+			err = r.reap(ctx)
 		case x < 98:
 			if !r.cfg.NoFaults {
 				err = r.diskFault(ctx, si, s)
@@ -440,4 +443,25 @@ func (r *run) compareTree(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// reap runs a reaping pass, which deletes the containers and expired TTL
+// nodes the model says, each in its own transaction.
+func (r *run) reap(ctx context.Context) error {
+	r.where = "reap"
+	n, err := r.db.ReapNow()
+	if err != nil {
+		return r.violation("%v", err)
+	}
+	gone := r.m.Reap(r.clk.Now().UnixMilli())
+	if n != len(gone) {
+		return r.violation("the engine reaped %d nodes, the model %v", n, gone)
+	}
+	r.res.Reaped += n
+	r.log("reap %v", gone)
+	var cs []change
+	for _, p := range gone {
+		cs = append(cs, deleted(p)...)
+	}
+	return r.deliver(ctx, cs)
 }

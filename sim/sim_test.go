@@ -53,11 +53,12 @@ func TestSimulation(t *testing.T) {
 		total.Events += res.Events
 		total.Crashes += res.Crashes
 		total.Faults += res.Faults
+		total.Reaped += res.Reaped
 		total.Expiries += res.Expiries
 		total.ClockJumps += res.ClockJumps
 	}
-	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d watches=%d events=%d crashes=%d faults=%d expiries=%d clock-jumps=%d violations=%d",
-		len(seeds), total.Steps, total.Writes, total.Watches, total.Events, total.Crashes, total.Faults, total.Expiries, total.ClockJumps, violations))
+	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d watches=%d events=%d crashes=%d faults=%d expiries=%d clock-jumps=%d reaped=%d violations=%d",
+		len(seeds), total.Steps, total.Writes, total.Watches, total.Events, total.Crashes, total.Faults, total.Expiries, total.ClockJumps, total.Reaped, violations))
 }
 
 // summary logs line, and appends it to the file $ZKEMBED_SUMMARY names,
