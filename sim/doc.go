@@ -15,10 +15,13 @@
 //     reaping pass deletes exactly the nodes the model's does;
 //   - every one-shot watch (getData, exists, getChildren, set at random)
 //     gets exactly the event of the first change that fires it under
-//     ZooKeeper's rules, before any later reply of its session, and is then
-//     closed; a watch no change fires gets nothing; when its session ends,
-//     its own close's deletions fire it first, else it ends with EventNone
-//     in state Closed or Expired;
+//     ZooKeeper's rules, and is then closed; every persistent watch
+//     (recursive or not) one event per change that fires it, in zxid
+//     order; each session's stream (Session.Events) one event per change
+//     that fires any of its watches, in order; all before any later reply
+//     of the session, and nothing else; when a session ends, its own
+//     close's deletions fire its watches first, then its watches and
+//     stream end with EventNone in state Closed or Expired;
 //   - the engine's last zxid is the model's: zxids are strictly
 //     increasing and contiguous, across restarts too (one per
 //     transaction, sessions' creates and closes included);
@@ -40,7 +43,7 @@
 // Reaping passes run as steps (DB.ReapNow), never on the engine's timer, so
 // that they happen at the same step every run.
 //
-// Not simulated yet: persistent watches and the session stream, ACLs
+// Not simulated yet: removeWatches, ACLs
 // beyond world:anyone (cdrwa or r), crashes in the middle of a write (see
 // the root package's crash tests), concurrent sessions, and idle expiry by
 // the clock (expiry is the explicit DB.ExpireSession).

@@ -255,7 +255,8 @@ func (m *Model) CloseSession(session int64) []string {
 // has had one (stored cversion > 0); a TTL node without children whose
 // mtime is more than its TTL ago. Candidates are chosen before any is
 // deleted, so a parent emptied by this pass waits for the next; they are
-// deleted in the tree's order, parent path then name.
+// deleted in path order, as the engine does (ZooKeeper's order is that of
+// a hash set, so any fixed order is as faithful).
 func (m *Model) Reap(now int64) []string {
 	var doomed []string
 	for p, n := range m.nodes {
@@ -273,12 +274,7 @@ func (m *Model) Reap(now int64) []string {
 			}
 		}
 	}
-	slices.SortFunc(doomed, func(a, b string) int {
-		if c := strings.Compare(parent(a), parent(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
+	slices.Sort(doomed)
 	for _, p := range doomed {
 		m.Zxid++
 		m.remove(p, m.Zxid)

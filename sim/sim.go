@@ -90,8 +90,10 @@ type run struct {
 	db    *zkembed.DB
 	m     *Model
 	live  []*zkembed.Session
-	// watches holds each live session's one-shot watches not yet fired.
+	// watches holds each live session's watches that have not ended;
+	// streams its notification stream (Session.Events).
 	watches map[int64][]pending
+	streams map[int64]<-chan zkembed.Event
 	res     *Result
 	hist    bytes.Buffer
 	step    int
@@ -119,6 +121,7 @@ func Run(cfg Config) (*Result, error) {
 		m:       NewModel(),
 		res:     &Result{Seed: cfg.Seed},
 		watches: map[int64][]pending{},
+		streams: map[int64]<-chan zkembed.Event{},
 	}
 	r.opts = zkembed.Options{
 		FS: errorfs.Wrap(r.mem, &r.fault), Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
@@ -226,6 +229,7 @@ func (r *run) openSession(ctx context.Context) error {
 	}
 	r.m.Zxid++ // createSession is a transaction
 	r.live = append(r.live, s)
+	r.streams[s.ID()] = s.Events()
 	r.res.Sessions++
 	r.where = "open session"
 	r.log("open session %#x", s.ID())
@@ -394,6 +398,7 @@ func (r *run) restarted(ctx context.Context) error {
 	}
 	r.live = nil
 	clear(r.watches) // the old engine's watches went with it
+	clear(r.streams)
 	if got := r.db.LastZxid(); got != r.m.Zxid {
 		return r.violation("after the restart the last zxid is %#x, model's %#x", uint64(got), uint64(r.m.Zxid))
 	}

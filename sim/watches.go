@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/znode"
@@ -18,9 +18,16 @@ const (
 	dataWatch watchKind = iota
 	existWatch
 	childWatch
+	persistentWatch // addWatch PERSISTENT: stays, every change of the node
+	recursiveWatch  // addWatch PERSISTENT_RECURSIVE: stays, the subtree but child lists
 )
 
-func (k watchKind) String() string { return [...]string{"getData", "exists", "getChildren"}[k] }
+func (k watchKind) String() string {
+	return [...]string{"getData", "exists", "getChildren", "persistent", "recursive"}[k]
+}
+
+// oneShot reports whether a watch of kind ends with its first event.
+func (k watchKind) oneShot() bool { return k <= childWatch }
 
 // pending is a one-shot watch the model expects to be set.
 type pending struct {
@@ -57,8 +64,15 @@ func deleted(path string) []change {
 // rules: data watches see data changes and deletion, exists watches also
 // creation, child watches child changes and deletion).
 func fires(kind watchKind, path string, c change) bool {
+	if kind == recursiveWatch {
+		under := c.path == path || path == "/" || strings.HasPrefix(c.path, path+"/")
+		return under && c.typ != znode.EventNodeChildrenChanged
+	}
 	if c.path != path {
 		return false
+	}
+	if kind == persistentWatch {
+		return true
 	}
 	switch c.typ {
 	case znode.EventNodeCreated:
@@ -78,6 +92,9 @@ func fires(kind watchKind, path string, c change) bool {
 func (r *run) setWatch(ctx context.Context, si int, s *zkembed.Session) error {
 	path := opPaths[r.rng.IntN(len(opPaths))]
 	kind := watchKind(r.rng.IntN(3))
+	if r.rng.IntN(6) == 0 {
+		return r.addWatch(ctx, si, s)
+	}
 	r.where = fmt.Sprintf("%s watch %s", kind, path)
 	r.res.Watches++
 	data, want, ok := r.m.Node(path)
@@ -118,81 +135,172 @@ func (r *run) setWatch(ctx context.Context, si int, s *zkembed.Session) error {
 	return nil
 }
 
-// deliver checks every live session's watches after the changes cs: a
-// watch the first matching change fires has exactly that event and is
-// then closed; any other watch has nothing. A read by each session comes
-// first: a session has an event before any reply that could show its
-// change.
+// deliver checks every live session's watches and event stream after the
+// changes cs, in order. A one-shot watch the first matching change fires
+// has exactly that event and is then closed; a persistent watch has one
+// event per matching change; the session's stream has one event per
+// change that fires any of its watches; and nothing else arrives. A read
+// by each session comes first: a session has an event before any reply
+// that could show its change.
 func (r *run) deliver(ctx context.Context, cs []change) error {
 	for _, s := range r.live {
-		if len(r.watches[s.ID()]) == 0 {
+		ws := r.watches[s.ID()]
+		if len(ws) == 0 {
 			continue
 		}
 		if _, _, err := s.Exists(ctx, "/"); err != nil {
 			return r.violation("exists /: %v", err)
 		}
-		var keep []pending
-		for _, w := range r.watches[s.ID()] {
-			i := slices.IndexFunc(cs, func(c change) bool { return fires(w.kind, w.path, c) })
-			if i < 0 {
-				select {
-				case ev, ok := <-w.ch:
-					return r.violation("%s watch on %s of %#x: unexpected %v (open=%v)", w.kind, w.path, s.ID(), ev, ok)
-				default:
+		fired := make([]bool, len(ws))
+		var stream []change
+		perWatch := make([][]change, len(ws))
+		for _, c := range cs {
+			any := false
+			for i, w := range ws {
+				if fired[i] || !fires(w.kind, w.path, c) {
+					continue
 				}
-				keep = append(keep, w)
+				any = true
+				perWatch[i] = append(perWatch[i], c)
+				fired[i] = w.kind.oneShot()
+			}
+			if any {
+				stream = append(stream, c)
+			}
+		}
+		var keep []pending
+		for i, w := range ws {
+			for _, c := range perWatch[i] {
+				if err := r.next(s, w.kind.String()+" watch on "+w.path, w.ch, c.typ, c.path, znode.StateSyncConnected); err != nil {
+					return err
+				}
+			}
+			if fired[i] {
+				if err := r.closed(s, w.kind.String()+" watch on "+w.path, w.ch); err != nil {
+					return err
+				}
 				continue
 			}
-			if err := r.expect(s, w, cs[i].typ, znode.StateSyncConnected); err != nil {
+			if err := r.nothing(s, w.kind.String()+" watch on "+w.path, w.ch); err != nil {
+				return err
+			}
+			keep = append(keep, w)
+		}
+		r.watches[s.ID()] = keep
+		for _, c := range stream {
+			if err := r.next(s, "stream", r.streams[s.ID()], c.typ, c.path, znode.StateSyncConnected); err != nil {
 				return err
 			}
 		}
-		r.watches[s.ID()] = keep
-	}
-	return nil
-}
-
-// expect checks that w has exactly the event typ (in state) and is then
-// closed.
-func (r *run) expect(s *zkembed.Session, w pending, typ znode.EventType, state znode.State) error {
-	r.res.Events++
-	select {
-	case ev, ok := <-w.ch:
-		if !ok || ev.Type != typ || ev.State != state || (typ != znode.EventNone && ev.Path != w.path) {
-			return r.violation("%s watch on %s of %#x: got %v (open=%v), want %v %v", w.kind, w.path, s.ID(), ev, ok, typ, state)
-		}
-	default:
-		return r.violation("%s watch on %s of %#x: no %v event", w.kind, w.path, s.ID(), typ)
-	}
-	select {
-	case ev, ok := <-w.ch:
-		if ok {
-			return r.violation("%s watch on %s of %#x: a second event %v", w.kind, w.path, s.ID(), ev)
-		}
-	default:
-		return r.violation("%s watch on %s of %#x: not closed after its event", w.kind, w.path, s.ID())
-	}
-	return nil
-}
-
-// ended checks the watches of a session that ended with the changes cs
-// (the deletion of its ephemerals): as ZooKeeper serves the close, the
-// session's own watches that those deletions fire get their events, then
-// every other one ends with an EventNone in state.
-func (r *run) ended(s *zkembed.Session, cs []change, state znode.State) error {
-	for _, w := range r.watches[s.ID()] {
-		typ := znode.EventNone
-		if i := slices.IndexFunc(cs, func(c change) bool { return fires(w.kind, w.path, c) }); i >= 0 {
-			typ = cs[i].typ
-		}
-		st := state
-		if typ != znode.EventNone {
-			st = znode.StateSyncConnected
-		}
-		if err := r.expect(s, w, typ, st); err != nil {
+		if err := r.nothing(s, "stream", r.streams[s.ID()]); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// addWatch sets a persistent watch, recursive or not, for session si.
+func (r *run) addWatch(ctx context.Context, si int, s *zkembed.Session) error {
+	path := opPaths[r.rng.IntN(len(opPaths))]
+	kind := persistentWatch + watchKind(r.rng.IntN(2))
+	r.where = fmt.Sprintf("%s watch %s", kind, path)
+	r.res.Watches++
+	w, err := s.AddWatch(ctx, path, kind == recursiveWatch)
+	if err != nil {
+		return r.violation("addWatch: %v", err)
+	}
+	r.watches[s.ID()] = append(r.watches[s.ID()], pending{kind, path, w.Events()})
+	r.log("s%d %s -> set", si, r.where)
+	return nil
+}
+
+// next checks that ch's next event is typ on path in state.
+func (r *run) next(s *zkembed.Session, what string, ch <-chan zkembed.Event, typ znode.EventType, path string, state znode.State) error {
+	r.res.Events++
+	select {
+	case ev, ok := <-ch:
+		if !ok || ev.Type != typ || ev.State != state || (typ != znode.EventNone && ev.Path != path) {
+			return r.violation("%s of %#x: got %v (open=%v), want %v %s %v", what, s.ID(), ev, ok, typ, path, state)
+		}
+	default:
+		return r.violation("%s of %#x: no %v %s event", what, s.ID(), typ, path)
+	}
+	return nil
+}
+
+// nothing checks that ch has no event now.
+func (r *run) nothing(s *zkembed.Session, what string, ch <-chan zkembed.Event) error {
+	select {
+	case ev, ok := <-ch:
+		return r.violation("%s of %#x: unexpected %v (open=%v)", what, s.ID(), ev, ok)
+	default:
+	}
+	return nil
+}
+
+// closed checks that ch is closed, with no event left.
+func (r *run) closed(s *zkembed.Session, what string, ch <-chan zkembed.Event) error {
+	select {
+	case ev, ok := <-ch:
+		if ok {
+			return r.violation("%s of %#x: %v after its last event", what, s.ID(), ev)
+		}
+	default:
+		return r.violation("%s of %#x: not closed after its last event", what, s.ID())
+	}
+	return nil
+}
+
+// ended checks a session that ended with the changes cs (the deletion of
+// its ephemerals): as ZooKeeper serves the close, the session's own
+// watches those deletions fire get their events first (and its stream
+// with them); then every watch that is still open, and the stream, end
+// with an EventNone in state and close.
+func (r *run) ended(s *zkembed.Session, cs []change, state znode.State) error {
+	var stream []change
+	for _, c := range cs {
+		any := false
+		for _, w := range r.watches[s.ID()] {
+			any = any || fires(w.kind, w.path, c)
+		}
+		if any {
+			stream = append(stream, c)
+		}
+	}
+	for _, w := range r.watches[s.ID()] {
+		what := w.kind.String() + " watch on " + w.path
+		done := false
+		for _, c := range cs {
+			if done || !fires(w.kind, w.path, c) {
+				continue
+			}
+			if err := r.next(s, what, w.ch, c.typ, c.path, znode.StateSyncConnected); err != nil {
+				return err
+			}
+			done = w.kind.oneShot()
+		}
+		if !done {
+			if err := r.next(s, what, w.ch, znode.EventNone, "", state); err != nil {
+				return err
+			}
+		}
+		if err := r.closed(s, what, w.ch); err != nil {
+			return err
+		}
+	}
+	ch := r.streams[s.ID()]
+	for _, c := range stream {
+		if err := r.next(s, "stream", ch, c.typ, c.path, znode.StateSyncConnected); err != nil {
+			return err
+		}
+	}
+	if err := r.next(s, "stream", ch, znode.EventNone, "", state); err != nil {
+		return err
+	}
+	if err := r.closed(s, "stream", ch); err != nil {
+		return err
+	}
 	delete(r.watches, s.ID())
+	delete(r.streams, s.ID())
 	return nil
 }
