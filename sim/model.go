@@ -236,15 +236,19 @@ func (m *Model) remove(path string, z znode.Zxid) {
 
 // CloseSession deletes the session's ephemerals in one new transaction
 // (as closeSession does: it takes a zxid even with no ephemerals) and
-// returns their paths, sorted.
+// returns their paths in the order deleted: reverse path order, the
+// engine's (ZooKeeper's is a hash set's).
 func (m *Model) CloseSession(session int64) []string {
 	m.Zxid++
 	var gone []string
 	for _, p := range m.Paths() {
 		if m.nodes[p].owner == session {
-			m.remove(p, m.Zxid)
 			gone = append(gone, p)
 		}
+	}
+	slices.Reverse(gone)
+	for _, p := range gone {
+		m.remove(p, m.Zxid)
 	}
 	return gone
 }

@@ -151,23 +151,7 @@ func (r *run) deliver(ctx context.Context, cs []change) error {
 		if _, _, err := s.Exists(ctx, "/"); err != nil {
 			return r.violation("exists /: %v", err)
 		}
-		fired := make([]bool, len(ws))
-		var stream []change
-		perWatch := make([][]change, len(ws))
-		for _, c := range cs {
-			any := false
-			for i, w := range ws {
-				if fired[i] || !fires(w.kind, w.path, c) {
-					continue
-				}
-				any = true
-				perWatch[i] = append(perWatch[i], c)
-				fired[i] = w.kind.oneShot()
-			}
-			if any {
-				stream = append(stream, c)
-			}
-		}
+		perWatch, fired, stream := route(ws, cs)
 		var keep []pending
 		for i, w := range ws {
 			for _, c := range perWatch[i] {
@@ -197,6 +181,29 @@ func (r *run) deliver(ctx context.Context, cs []change) error {
 		}
 	}
 	return nil
+}
+
+// route applies the changes cs, in order, to the watches ws: the changes
+// each watch receives, whether it ended (a one-shot watch that fired), and
+// the changes the session's stream receives, one per change that fires
+// any of the watches still open when it happens.
+func route(ws []pending, cs []change) (perWatch [][]change, fired []bool, stream []change) {
+	perWatch, fired = make([][]change, len(ws)), make([]bool, len(ws))
+	for _, c := range cs {
+		any := false
+		for i, w := range ws {
+			if fired[i] || !fires(w.kind, w.path, c) {
+				continue
+			}
+			any = true
+			perWatch[i] = append(perWatch[i], c)
+			fired[i] = w.kind.oneShot()
+		}
+		if any {
+			stream = append(stream, c)
+		}
+	}
+	return perWatch, fired, stream
 }
 
 // addWatch sets a persistent watch, recursive or not, for session si.
@@ -257,29 +264,16 @@ func (r *run) closed(s *zkembed.Session, what string, ch <-chan zkembed.Event) e
 // with them); then every watch that is still open, and the stream, end
 // with an EventNone in state and close.
 func (r *run) ended(s *zkembed.Session, cs []change, state znode.State) error {
-	var stream []change
-	for _, c := range cs {
-		any := false
-		for _, w := range r.watches[s.ID()] {
-			any = any || fires(w.kind, w.path, c)
-		}
-		if any {
-			stream = append(stream, c)
-		}
-	}
-	for _, w := range r.watches[s.ID()] {
+	ws := r.watches[s.ID()]
+	perWatch, fired, stream := route(ws, cs)
+	for i, w := range ws {
 		what := w.kind.String() + " watch on " + w.path
-		done := false
-		for _, c := range cs {
-			if done || !fires(w.kind, w.path, c) {
-				continue
-			}
+		for _, c := range perWatch[i] {
 			if err := r.next(s, what, w.ch, c.typ, c.path, znode.StateSyncConnected); err != nil {
 				return err
 			}
-			done = w.kind.oneShot()
 		}
-		if !done {
+		if !fired[i] {
 			if err := r.next(s, what, w.ch, znode.EventNone, "", state); err != nil {
 				return err
 			}
