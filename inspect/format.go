@@ -40,16 +40,7 @@ func FormatPerms(p znode.Perm) string {
 	if p&^znode.PermAll != 0 {
 		return fmt.Sprintf("%#x", int32(p))
 	}
-	var b strings.Builder
-	for _, x := range []struct {
-		bit    znode.Perm
-		letter byte
-	}{{znode.PermCreate, 'c'}, {znode.PermDelete, 'd'}, {znode.PermRead, 'r'}, {znode.PermWrite, 'w'}, {znode.PermAdmin, 'a'}} {
-		if p&x.bit != 0 {
-			b.WriteByte(x.letter)
-		}
-	}
-	return b.String()
+	return p.Letters()
 }
 
 // FormatACL shows an ACL list as [scheme:id:perms ...].

@@ -16,6 +16,24 @@ const (
 	PermAll    Perm = 0x1f
 )
 
+// Letters renders p as zkCli does (ZKUtil.getPermString): a letter per
+// defined bit in the order cdrwa; bits ZooKeeper does not define are left
+// out.
+func (p Perm) Letters() string {
+	var b [5]byte
+	n := 0
+	for _, x := range [...]struct {
+		bit    Perm
+		letter byte
+	}{{PermCreate, 'c'}, {PermDelete, 'd'}, {PermRead, 'r'}, {PermWrite, 'w'}, {PermAdmin, 'a'}} {
+		if p&x.bit != 0 {
+			b[n] = x.letter
+			n++
+		}
+	}
+	return string(b[:n])
+}
+
 // ID is an authentication identity: a scheme and an id within it, such as
 // {"world", "anyone"} or {"digest", "bob:ikIaKsbtGweaHnb/jKn7OHqbunM="}.
 type ID struct {

@@ -69,3 +69,13 @@ func TestOwnerKinds(t *testing.T) {
 	assert.Equal(t, int64(0), znode.VisibleOwner(znode.ContainerOwner))
 	assert.Equal(t, int64(42), znode.VisibleOwner(42))
 }
+
+// Permissions render as zkCli renders them.
+func TestPermLetters(t *testing.T) {
+	for p, want := range map[znode.Perm]string{
+		0: "", znode.PermAll: "cdrwa", znode.PermRead: "r", znode.PermRead | znode.PermAdmin: "ra",
+		znode.PermWrite | znode.PermCreate: "cw", znode.PermAll | 1<<7: "cdrwa",
+	} {
+		assert.Equal(t, want, p.Letters(), "%#x", int32(p))
+	}
+}

@@ -132,14 +132,37 @@ func (sh *Shell) process(ctx context.Context, args []string, o *output) bool {
 // usageError is the error of a command given too few arguments.
 func usageError(name string) error { return &malformed{commands[name].usage} }
 
+// pathArg returns the command's path argument, checked as the ZooKeeper
+// client checks paths; its absence is a usage error.
+func pathArg(p *parsed, name string) (string, error) {
+	if len(p.args) < 2 {
+		return "", usageError(name)
+	}
+	return p.args[1], checkPath(p.args[1], false)
+}
+
+// watchedPathArg is pathArg for the commands that take -w, and also
+// zkCli's old form with the watch flag as a third argument.
+func watchedPathArg(p *parsed, o *output, name string) (*parsed, string, error) {
+	if len(p.args) < 2 {
+		return nil, "", usageError(name)
+	}
+	p, err := deprecated(p, o, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, p.args[1], checkPath(p.args[1], false)
+}
+
 // deprecated handles zkCli's old positional forms ("ls path watch",
 // "get path watch", "stat path watch"): a third argument turns into the
 // -w flag, with a warning naming the form to use.
-func deprecated(p *parsed, o *output, name, old, now string) (*parsed, error) {
+func deprecated(p *parsed, o *output, name string) (*parsed, error) {
 	if len(p.args) <= 2 {
 		return p, nil
 	}
-	o.Err(fmt.Sprintf("'%s' has been deprecated. Please use '%s' instead.", old, now))
+	now := map[string]string{"ls": "ls [-w] path", "get": "get [-s] [-w] path", "stat": "stat [-w] path"}[name]
+	o.Err(fmt.Sprintf("'%s path [watch]' has been deprecated. Please use '%s' instead.", name, now))
 	args := slices.Clone(p.args)
 	args[2] = "-w"
 	q, err := parseOptions(args, commands[name].opts)
@@ -223,17 +246,11 @@ func runCreate(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 const maxTTL = 1<<40 - 1
 
 func runLs(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("ls")
-	}
-	p, err := deprecated(p, o, "ls", "ls path [watch]", "ls [-w] path")
+	p, path, err := watchedPathArg(p, o, "ls")
 	if err != nil {
 		return err
 	}
-	path, watch := p.args[1], p.has('w')
-	if err := checkPath(path, false); err != nil {
-		return err
-	}
+	watch := p.has('w')
 	if p.has('R') {
 		return sh.visitDFS(ctx, path, watch, func(node string) error { o.Out(node); return nil })
 	}
@@ -295,17 +312,11 @@ func (sh *Shell) visitDFS(ctx context.Context, path string, watch bool, fn func(
 }
 
 func runGet(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("get")
-	}
-	p, err := deprecated(p, o, "get", "get path [watch]", "get [-s] [-w] path")
+	p, path, err := watchedPathArg(p, o, "get")
 	if err != nil {
 		return err
 	}
-	path, watch := p.args[1], p.has('w')
-	if err := checkPath(path, false); err != nil {
-		return err
-	}
+	watch := p.has('w')
 	data, st, err := sh.c.Get(ctx, path, watch)
 	if err != nil {
 		return err
@@ -361,17 +372,11 @@ func runSet(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 }
 
 func runStat(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("stat")
-	}
-	p, err := deprecated(p, o, "stat", "stat path [watch]", "stat [-w] path")
+	p, path, err := watchedPathArg(p, o, "stat")
 	if err != nil {
 		return err
 	}
-	path, watch := p.args[1], p.has('w')
-	if err := checkPath(path, false); err != nil {
-		return err
-	}
+	watch := p.has('w')
 	ok, st, err := sh.c.Exists(ctx, path, watch)
 	if err != nil {
 		return err
@@ -448,11 +453,8 @@ func runDeleteAll(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 }
 
 func runGetACL(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("getAcl")
-	}
-	path := p.args[1]
-	if err := checkPath(path, false); err != nil {
+	path, err := pathArg(p, "getAcl")
+	if err != nil {
 		return err
 	}
 	list, st, err := sh.c.GetACL(ctx, path)
@@ -460,7 +462,7 @@ func runGetACL(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 		return err
 	}
 	for _, a := range list {
-		o.Out("'" + a.ID.Scheme + ",'" + a.ID.ID + "\n: " + permString(a.Perms))
+		o.Out("'" + a.ID.Scheme + ",'" + a.ID.ID + "\n: " + a.Perms.Letters())
 	}
 	if p.has('s') {
 		o.write(false, formatStat(st))
@@ -523,11 +525,8 @@ func runAddAuth(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 }
 
 func runSync(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("sync")
-	}
-	path := p.args[1]
-	if err := checkPath(path, false); err != nil {
+	path, err := pathArg(p, "sync")
+	if err != nil {
 		return err
 	}
 	if err := sh.c.Sync(ctx, path); err != nil {
@@ -558,11 +557,8 @@ func runGetEphemerals(ctx context.Context, sh *Shell, p *parsed, o *output) erro
 }
 
 func runGetAllChildrenNumber(ctx context.Context, sh *Shell, p *parsed, o *output) error {
-	if len(p.args) < 2 {
-		return usageError("getAllChildrenNumber")
-	}
-	path := p.args[1]
-	if err := checkPath(path, false); err != nil {
+	path, err := pathArg(p, "getAllChildrenNumber")
+	if err != nil {
 		return err
 	}
 	n, err := sh.c.AllChildrenNumber(ctx, path)

@@ -236,20 +236,6 @@ func parsePerms(s string, warn func(string)) znode.Perm {
 	return p
 }
 
-// permString is zkCli's rendering of a permission set (order cdrwa).
-func permString(p znode.Perm) string {
-	var b strings.Builder
-	for _, x := range []struct {
-		bit znode.Perm
-		c   byte
-	}{{znode.PermCreate, 'c'}, {znode.PermDelete, 'd'}, {znode.PermRead, 'r'}, {znode.PermWrite, 'w'}, {znode.PermAdmin, 'a'}} {
-		if p&x.bit != 0 {
-			b.WriteByte(x.c)
-		}
-	}
-	return b.String()
-}
-
 // formatStat renders a Stat as zkCli's StatPrinter: zxids in hex, times
 // as java.util.Date prints them (in the process's time zone).
 func formatStat(st znode.Stat) string {
