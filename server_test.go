@@ -437,33 +437,7 @@ func TestWireWatchEventNeverBeforeItsReply(t *testing.T) {
 	reader, writer := e.Connect(t), e.Connect(t)
 	_, err := writer.Create("/p", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			default:
-			}
-			// Create and delete one child, so that every reply stays small.
-			var err error
-			if i%2 == 0 {
-				_, err = writer.Create("/p/c", nil, 0, zk.WorldACL(zk.PermAll))
-			} else {
-				err = writer.Delete("/p/c", -1)
-			}
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	defer func() {
-		close(stop)
-		require.NoError(t, <-done)
-	}()
+	defer churnChild(t, writer)()
 	for i := range 2000 {
 		_, _, ch, err := reader.ChildrenW("/p")
 		require.NoError(t, err)
@@ -511,12 +485,34 @@ func TestWireWatchReplyZxidIsTheReads(t *testing.T) {
 
 	_, err = writer.Create("/p", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
-	stop := make(chan struct{})
+	defer churnChild(t, writer)()
+	for xid := int32(1); xid <= 2000; xid++ {
+		send(func(e *wire.Encoder) {
+			wire.EncodeRequest(e, wire.RequestHeader{Xid: xid, Type: wire.OpGetChildren2}, &wire.PathRequest{Path: "/p", Watch: true})
+		})
+		d := recv()
+		require.Equal(t, xid, d.Int(), "the reply comes first")
+		replyZxid, code := d.Long(), d.Int()
+		require.Zero(t, code)
+		d.Strings()
+		st := d.Stat()
+		require.NoError(t, d.Err())
+		require.LessOrEqual(t, replyZxid, st.Pzxid, "request %d: the reply's zxid passes the read's", xid)
+		d = recv()
+		require.Equal(t, wire.XidNotification, d.Int(), "then the watch's event")
+	}
+}
+
+// churnChild creates and deletes /p/c through writer until the returned
+// function is called (which checks that every write succeeded). One child
+// comes and goes, so that every reply stays small.
+func churnChild(t *testing.T, writer *zk.Conn) (stop func()) {
+	quit := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; ; i++ {
 			select {
-			case <-stop:
+			case <-quit:
 				done <- nil
 				return
 			default:
@@ -533,23 +529,8 @@ func TestWireWatchReplyZxidIsTheReads(t *testing.T) {
 			}
 		}
 	}()
-	defer func() {
-		close(stop)
+	return func() {
+		close(quit)
 		require.NoError(t, <-done)
-	}()
-	for xid := int32(1); xid <= 2000; xid++ {
-		send(func(e *wire.Encoder) {
-			wire.EncodeRequest(e, wire.RequestHeader{Xid: xid, Type: wire.OpGetChildren2}, &wire.PathRequest{Path: "/p", Watch: true})
-		})
-		d := recv()
-		require.Equal(t, xid, d.Int(), "the reply comes first")
-		replyZxid, code := d.Long(), d.Int()
-		require.Zero(t, code)
-		d.Strings()
-		st := d.Stat()
-		require.NoError(t, d.Err())
-		require.LessOrEqual(t, replyZxid, st.Pzxid, "request %d: the reply's zxid passes the read's", xid)
-		d = recv()
-		require.Equal(t, wire.XidNotification, d.Int(), "then the watch's event")
 	}
 }
