@@ -10,8 +10,9 @@
 // Beside those, Run measures one client workload (create, set, get, exists,
 // children, multi, watch fan-out, lock contention, or mixed reads and writes
 // at a read ratio) on one Target — the embedded engine in memory or on disk,
-// go-zookeeper to zkembed's wire server, or go-zookeeper to a real ZooKeeper
-// — with every operation's latency in an HDR histogram. A Plan runs sweeps
+// go-zookeeper to zkembed's wire server, go-zookeeper to a real ZooKeeper,
+// or an etcd server embedded in the process through its in-process client
+// (EtcdTarget) — with every operation's latency in an HDR histogram. A Plan runs sweeps
 // over targets, client counts and read ratios, targets innermost so that
 // ratios compare neighbouring runs; WriteTable, WriteJSON, WriteCSV and
 // WriteChart render the results, and Rollover forces zxid epoch changes.

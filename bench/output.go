@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -98,22 +99,24 @@ func WriteCSV(w io.Writer, results []Result, peer string) error {
 	return cw.Error()
 }
 
-// WriteTable writes the results as an aligned table; with a peer, a
-// column gives each result's ops/s as a multiple of the peer's in the
-// same run.
-func WriteTable(w io.Writer, results []Result, peer string) error {
-	ratios := Ratios(results, peer)
+// WriteTable writes the results as an aligned table; with peers (empty
+// names are ignored), a column per peer gives each result's ops/s as a
+// multiple of that peer's in the same run.
+func WriteTable(w io.Writer, results []Result, peers ...string) error {
+	peers = slices.DeleteFunc(slices.Clone(peers), func(p string) bool { return p == "" })
+	ratios := make([][]float64, len(peers))
 	rows := [][]string{{"workload", "clients", "target", "ops/s", "p50 µs", "p99 µs", "p999 µs", "errors"}}
-	if peer != "" {
-		rows[0] = append(rows[0], "× "+peer)
+	for i, p := range peers {
+		ratios[i] = Ratios(results, p)
+		rows[0] = append(rows[0], "× "+p)
 	}
 	for i, r := range results {
 		row := []string{r.Label(), strconv.Itoa(r.Clients), r.Target,
 			human(r.OpsPerSec), us(r.P50us), us(r.P99us), us(r.P999us), strconv.FormatInt(r.Errors, 10)}
-		if peer != "" {
+		for j := range peers {
 			ratio := "-"
-			if ratios[i] > 0 {
-				ratio = fmt.Sprintf("%.2fx", ratios[i])
+			if ratios[j][i] > 0 {
+				ratio = fmt.Sprintf("%.2fx", ratios[j][i])
 			}
 			row = append(row, ratio)
 		}

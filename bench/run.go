@@ -145,6 +145,11 @@ func (e *env) fail(err error) { e.firstErr.CompareAndSwap(nil, err) }
 func Run(ctx context.Context, cfg RunConfig) (Result, error) {
 	cfg = cfg.withDefaults()
 	w, ok := workloads[cfg.Workload]
+	if t, own := cfg.Target.(workloadTarget); ok && own {
+		if tw, has := t.workload(cfg.Workload); has {
+			w = tw
+		}
+	}
 	if !ok {
 		return Result{}, fmt.Errorf("bench: unknown workload %q (known: %v)", cfg.Workload, WorkloadNames)
 	}
@@ -203,6 +208,14 @@ func Run(ctx context.Context, cfg RunConfig) (Result, error) {
 }
 
 var runSeq atomic.Int64
+
+// workloadTarget is a Target that runs some workloads its own way, where
+// the same operations through Client cannot be had (etcd's multi, watch
+// and lock).
+type workloadTarget interface {
+	Target
+	workload(name string) (workload, bool)
+}
 
 func summarize(e *env, elapsed time.Duration) Result {
 	h := newHist()

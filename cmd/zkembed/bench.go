@@ -18,13 +18,14 @@ func runBench(args []string) error {
 	recoveryNodes := fs.Int("recovery-nodes", 1_000_000, "znodes for the recovery and snapshot-impact workloads (0 skips them)")
 	watchSessions := fs.Int("watch-sessions", 10_000, "sessions fired by one write in the watch workload")
 	wireOnly := fs.Bool("wire", false, "run only the client-protocol workloads (go-zookeeper against zkembed serve)")
-	vs := fs.String("vs", "", "zookeeper=HOST:PORT: also run the client-protocol workloads (with -lock, the lock workload; with -workload and the other workload flags, those workloads) on a real ZooKeeper in the same run and print ratios to it")
+	vs := fs.String("vs", "", "zookeeper=HOST:PORT: also run the client-protocol workloads (with -lock, the lock workload; with -workload and the other workload flags, those workloads) on a real ZooKeeper in the same run and print ratios to it; "+
+		"etcd (with -workload and the other workload flags only): also run them on an etcd server embedded in the process, through its in-process client, and print ratios to it; zookeeper=HOST:PORT,etcd: both")
 	lockOnly := fs.Bool("lock", false, "run only the lock-contention workload (recipe.Lock handoffs)")
 	contenders := fs.Int("contenders", 50, "contending sessions in the lock workload")
 	var wf workloadFlags
 	wf.register(fs)
 	fs.Parse(args)
-	if wf.selected(fs) {
+	if wf.selected(fs) || vsWantsRunner(*vs) {
 		return runWorkloads(wf, *vs, *dataSize)
 	}
 	if *lockOnly {

@@ -43,7 +43,7 @@ func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clients, "clients", "1,16", "comma-separated client counts (each client is its own session and goroutine)")
 	fs.StringVar(&f.readRatio, "readratio", "", "read percentages of the mixed workload, comma-separated, or sweep for 0,10,...,100 (the ZooKeeper paper's sweep); adds mixed to -workload")
 	fs.StringVar(&f.sessions, "sessions", "", "sweep the client count 1,2,4,...,N instead of -clients: N, or sweep for 64")
-	fs.StringVar(&f.targets, "target", "mem,durable", "comma-separated embedded targets: mem (in memory), durable (data directory, synced), dialer (go-zookeeper through the in-process dialer), serve (go-zookeeper over loopback TCP); -vs adds a ZooKeeper")
+	fs.StringVar(&f.targets, "target", "mem,durable", "comma-separated embedded targets: mem (in memory), durable (data directory, synced), dialer (go-zookeeper through the in-process dialer), serve (go-zookeeper over loopback TCP); -vs adds a ZooKeeper, embedded etcd, or both")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per result (target, workload, clients, ops_per_sec, p50_us, p99_us, p999_us, ...) instead of a table")
 	fs.BoolVar(&f.csv, "csv", false, "print CSV with a header row instead of a table")
 	fs.StringVar(&f.chart, "chart", "", "write an SVG chart of throughput vs read ratio and vs sessions (needs -readratio or -sessions with several values) to this file")
@@ -127,8 +127,8 @@ func splitList(s string) []string {
 }
 
 // runWorkloads runs the workload runner: the plan the flags describe on
-// every target (the ZooKeeper of -vs first, the peer of the ratios), then
-// -rollover.
+// every target (the peers of -vs first, in its order: the ratios are to
+// them), then -rollover.
 func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	if f.json && f.csv {
 		return fmt.Errorf("-json and -csv: choose one")
@@ -144,12 +144,18 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	if len(p.Workloads) == 0 && !f.rollover {
 		return fmt.Errorf("nothing to run: give -workload (or -readratio, or -rollover)")
 	}
-	peer, peerAddr, err := parseVs(vs)
+	peers, err := parseVs(vs)
 	if err != nil {
 		return err
 	}
-	if peer != "" {
-		p.Targets = append(p.Targets, bench.ZooKeeperTarget(peer, peerAddr))
+	var peerNames []string
+	for _, pr := range peers {
+		tg := bench.EtcdTarget("")
+		if pr.name == bench.TargetZK {
+			tg = bench.ZooKeeperTarget(pr.name, pr.addr)
+		}
+		p.Targets = append(p.Targets, tg)
+		peerNames = append(peerNames, pr.name)
 	}
 	for _, name := range splitList(f.targets) {
 		tg, err := bench.NewTarget(name, "", nil)
@@ -169,10 +175,10 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 		p.Base.Progress.Close()
 		if err != nil {
 			// What was measured before the failure is still worth seeing.
-			printResults(os.Stdout, f, results, peer)
+			printResults(os.Stdout, f, results, peerNames)
 			return err
 		}
-		if err := printResults(os.Stdout, f, results, peer); err != nil {
+		if err := printResults(os.Stdout, f, results, peerNames); err != nil {
 			return err
 		}
 		if f.chart != "" {
@@ -187,14 +193,31 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	return nil
 }
 
-func printResults(w io.Writer, f workloadFlags, results []bench.Result, peer string) error {
+// printResults prints the results with ratios to each peer (JSON and CSV:
+// to the first), then, with etcd among the targets, how the workloads map
+// onto it (on stderr beside JSON or CSV, which stay parseable).
+func printResults(w io.Writer, f workloadFlags, results []bench.Result, peers []string) error {
+	first := ""
+	if len(peers) > 0 {
+		first = peers[0]
+	}
+	var err error
 	switch {
 	case f.json:
-		return bench.WriteJSON(w, results, peer)
+		err = bench.WriteJSON(w, results, first)
 	case f.csv:
-		return bench.WriteCSV(w, results, peer)
+		err = bench.WriteCSV(w, results, first)
+	default:
+		err = bench.WriteTable(w, results, peers...)
 	}
-	return bench.WriteTable(w, results, peer)
+	if err == nil && slices.Contains(peers, bench.TargetEtcd) {
+		note := w
+		if f.json || f.csv {
+			note = os.Stderr
+		}
+		_, err = fmt.Fprintln(note, "\n"+bench.EtcdNote)
+	}
+	return err
 }
 
 func writeChart(file string, results []bench.Result) error {
@@ -219,6 +242,10 @@ func runRollover(ctx context.Context, f workloadFlags, p bench.Plan) error {
 	out := os.Stdout
 	fmt.Fprintf(out, "zxid rollover: time to the next epoch change at the setData rate of %d clients\n", writers)
 	for _, tg := range p.Targets {
+		if tg.Name() == bench.TargetEtcd {
+			fmt.Fprintf(out, "  %-10s skipped: revisions are 64-bit, there is no epoch to roll over\n", tg.Name())
+			continue
+		}
 		cfg := p.Base
 		cfg.Target, cfg.Workload, cfg.Clients, cfg.Progress = tg, bench.WorkSet, writers, nil
 		r, err := bench.Run(ctx, cfg)
@@ -239,17 +266,34 @@ func runRollover(ctx context.Context, f workloadFlags, p bench.Plan) error {
 	return nil
 }
 
-// parseVs parses -vs: "" or zookeeper=HOST:PORT, returning the peer's
-// name and address.
-func parseVs(vs string) (name, addr string, err error) {
-	if vs == "" {
-		return "", "", nil
+// peer is a server of -vs: a ZooKeeper at an address, or etcd embedded.
+type peer struct{ name, addr string }
+
+// parseVs parses -vs: "", or a comma-separated list of zookeeper=HOST:PORT
+// and etcd, each at most once.
+func parseVs(vs string) ([]peer, error) {
+	var peers []peer
+	for _, v := range splitList(vs) {
+		p := peer{name: bench.TargetEtcd}
+		if v != bench.TargetEtcd {
+			addr, err := zookeeperAddr(v)
+			if err != nil {
+				return nil, fmt.Errorf("-vs wants zookeeper=HOST:PORT, etcd, or both comma-separated, got %q", v)
+			}
+			p = peer{name: bench.TargetZK, addr: addr}
+		}
+		if slices.ContainsFunc(peers, func(q peer) bool { return q.name == p.name }) {
+			return nil, fmt.Errorf("-vs: %s given twice", p.name)
+		}
+		peers = append(peers, p)
 	}
-	if vs == "etcd" || strings.HasPrefix(vs, "etcd=") {
-		return "", "", fmt.Errorf("-vs etcd is not built in (see BENCHMARKS.md); -vs wants zookeeper=HOST:PORT")
-	}
-	addr, err = zookeeperAddr(vs)
-	return bench.TargetZK, addr, err
+	return peers, nil
+}
+
+// vsWantsRunner reports whether -vs names etcd, which only the workload
+// runner can run.
+func vsWantsRunner(vs string) bool {
+	return slices.Contains(splitList(vs), bench.TargetEtcd)
 }
 
 // isTerminal reports whether f is a character device (a terminal), the

@@ -52,13 +52,22 @@ func TestWorkloadFlagsPlan(t *testing.T) {
 }
 
 func TestParseVs(t *testing.T) {
-	name, addr, err := parseVs("zookeeper=127.0.0.1:2181")
+	peers, err := parseVs("zookeeper=127.0.0.1:2181")
 	require.NoError(t, err)
-	require.Equal(t, bench.TargetZK, name)
-	require.Equal(t, "127.0.0.1:2181", addr)
-	_, _, err = parseVs("etcd")
-	require.ErrorContains(t, err, "etcd")
-	name, _, err = parseVs("")
+	require.Equal(t, []peer{{name: bench.TargetZK, addr: "127.0.0.1:2181"}}, peers)
+	peers, err = parseVs("etcd")
 	require.NoError(t, err)
-	require.Empty(t, name)
+	require.Equal(t, []peer{{name: bench.TargetEtcd}}, peers)
+	peers, err = parseVs("zookeeper=127.0.0.1:2181, etcd")
+	require.NoError(t, err)
+	require.Equal(t, []peer{{name: bench.TargetZK, addr: "127.0.0.1:2181"}, {name: bench.TargetEtcd}}, peers, "in the order given")
+	peers, err = parseVs("")
+	require.NoError(t, err)
+	require.Empty(t, peers)
+	for _, bad := range []string{"etcd=1.2.3.4:2379", "zookeeper", "etcd,etcd", "zk=1.2.3.4:2181"} {
+		_, err = parseVs(bad)
+		require.Error(t, err, bad)
+	}
+	require.True(t, vsWantsRunner("zookeeper=127.0.0.1:2181,etcd"))
+	require.False(t, vsWantsRunner("zookeeper=127.0.0.1:2181"))
 }
