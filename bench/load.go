@@ -183,9 +183,26 @@ func Load(cfg LoadConfig) (LoadReport, error) {
 	_, err = admin.Create(ctx, "/load-big", big, zkembed.ModePersistent, zkembed.OpenACL())
 	ok, _, _ := admin.Exists(ctx, "/load-big")
 	r.OversizeRejected = errors.Is(err, zkembed.ErrBadArguments) && !ok
-	for ev := range unread.Events() {
-		if errors.Is(ev.Err, zkembed.ErrWatchOverflow) {
-			r.OverflowEnded = true
+	// However many events the run made, more than the backlog come now;
+	// then the watch must have ended with ErrWatchOverflow.
+	for i := range backlog + 1 {
+		if _, err := admin.SetData(ctx, path(i%cfg.Nodes), data, -1); err != nil {
+			return r, err
+		}
+	}
+	timeout := time.After(10 * time.Second)
+drain:
+	for {
+		select {
+		case ev, ok := <-unread.Events():
+			if !ok {
+				break drain
+			}
+			if errors.Is(ev.Err, zkembed.ErrWatchOverflow) {
+				r.OverflowEnded = true
+			}
+		case <-timeout:
+			break drain // reported below: the watch did not end
 		}
 	}
 
