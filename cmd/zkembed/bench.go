@@ -22,9 +22,22 @@ func runBench(args []string) error {
 		"etcd (with -workload and the other workload flags only): also run them on an etcd server embedded in the process, through its in-process client, and print ratios to it; zookeeper=HOST:PORT,etcd: both")
 	lockOnly := fs.Bool("lock", false, "run only the lock-contention workload (recipe.Lock handoffs)")
 	contenders := fs.Int("contenders", 50, "contending sessions in the lock workload")
+	load := fs.Bool("load", false, "run only the load test: -load-nodes znodes, -load-sessions sessions and -load-watches watches in one process, then -load-clients clients on a get/set/multi mix for -load-duration (heap, goroutines, latency, limits)")
+	loadNodes := fs.Int("load-nodes", 1_000_000, "znodes of the load test")
+	loadSessions := fs.Int("load-sessions", 10_000, "open sessions of the load test")
+	loadWatches := fs.Int("load-watches", 100_000, "one-shot watches of the load test")
+	loadClients := fs.Int("load-clients", 16, "concurrent clients of the load test's mix")
+	loadDuration := fs.Duration("load-duration", 5*time.Second, "how long the load test's mix runs")
+	loadDir := fs.String("load-dir", "", "data directory of the load test's engine (default: in memory)")
 	var wf workloadFlags
 	wf.register(fs)
 	fs.Parse(args)
+	if *load {
+		r, err := bench.Load(bench.LoadConfig{Dir: *loadDir, Nodes: *loadNodes, Sessions: *loadSessions, Watches: *loadWatches,
+			Clients: *loadClients, Duration: *loadDuration, DataSize: *dataSize})
+		fmt.Println(r)
+		return err
+	}
 	if wf.selected(fs) || vsWantsRunner(*vs) {
 		return runWorkloads(wf, *vs, *dataSize)
 	}
