@@ -35,7 +35,8 @@
 //     model's; the same at the end, with the engine's own Check.
 //
 // Determinism: a Config gives the same canonical history (Result.History,
-// one line per step with its outcome and zxid, then the engine's dump),
+// one line per step with its outcome and zxid, one per watch event with
+// its type, state and zxid, then the engine's dump),
 // byte for byte; Result.Hash is its SHA-256. A failing seed is reported
 // with the command that replays it (Result.ReplayCommand), and failing
 // seeds are kept as regression tests in sim_test.go.

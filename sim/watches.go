@@ -229,6 +229,7 @@ func (r *run) next(s *zkembed.Session, what string, ch <-chan zkembed.Event, typ
 		if !ok || ev.Type != typ || ev.State != state || (typ != znode.EventNone && ev.Path != path) {
 			return r.violation("%s of %#x: got %v (open=%v), want %v %s %v", what, s.ID(), ev, ok, typ, path, state)
 		}
+		fmt.Fprintf(&r.hist, "  event %#x %s: %v %v zxid=%#x\n", s.ID(), what, ev.Type, ev.State, uint64(ev.Zxid))
 	default:
 		return r.violation("%s of %#x: no %v %s event", what, s.ID(), typ, path)
 	}
