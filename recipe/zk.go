@@ -135,8 +135,13 @@ func wrapZK(conn *zk.Conn, events <-chan zk.Event, sessionTimeout time.Duration,
 
 func (c *ZK) end() { c.once.Do(func() { close(c.done) }) }
 
-// check fails a request that ctx forbids, or that would run in another
-// session than the Client's (go-zookeeper replaced an expired one).
+// check fails a request that ctx forbids, that would run in another
+// session than the Client's (go-zookeeper replaced an expired one), or
+// that would wait in a connection that is down: go-zookeeper queues such a
+// request and sends it the moment it reconnects, and a reply that arrives
+// while it re-sends its watches is a data race inside go-zookeeper v1.0.4
+// (lastZxid, written by its receive loop, read by sendSetWatches). The
+// recipes retry a connection loss on their own schedule instead.
 func (c *ZK) check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -144,6 +149,9 @@ func (c *ZK) check(ctx context.Context) error {
 	if sid := c.sid.Load(); sid != 0 && c.conn.SessionID() != sid {
 		c.end()
 		return zk.ErrSessionExpired
+	}
+	if c.conn.State() != zk.StateHasSession {
+		return zk.ErrConnectionClosed
 	}
 	return nil
 }
