@@ -66,6 +66,12 @@ func usage(o *output, stderr bool) {
 
 // process runs one tokenized command and reports whether it succeeded.
 func (sh *Shell) process(ctx context.Context, args []string, o *output) bool {
+	if len(args) == 0 {
+		// zkCli: a line of nothing but quotes names no command.
+		usage(o, true)
+		o.Err("Command not found: Command not found ")
+		return false
+	}
 	name := args[0]
 	if name == "help" {
 		// Not a zkCli command (zkCli prints its usage for any unknown
@@ -104,7 +110,7 @@ func (sh *Shell) process(ctx context.Context, args []string, o *output) bool {
 		}
 		line := sh.history[int(i)]
 		again := tokenize(line)
-		if again[0] == "redo" {
+		if len(again) > 0 && again[0] == "redo" {
 			o.Err("No redoing redos")
 			return false
 		}
@@ -122,12 +128,18 @@ func (sh *Shell) process(ctx context.Context, args []string, o *output) bool {
 	if err == nil {
 		err = cmd.run(ctx, sh, p, o)
 	}
+	if errors.Is(err, errReported) {
+		return false
+	}
 	if err != nil {
 		o.Err(errorMessage(err))
 		return false
 	}
 	return true
 }
+
+// errReported is a failure the command has already printed.
+var errReported = errors.New("reported")
 
 // usageError is the error of a command given too few arguments.
 func usageError(name string) error { return &malformed{commands[name].usage} }
@@ -155,22 +167,18 @@ func watchedPathArg(p *parsed, o *output, name string) (*parsed, string, error) 
 }
 
 // deprecated handles zkCli's old positional forms ("ls path watch",
-// "get path watch", "stat path watch"): a third argument turns into the
-// -w flag, with a warning naming the form to use.
+// "get path watch", "stat path watch") as zkCli does: with a third
+// positional argument, the third word of the command line becomes -w, and
+// the line is parsed again (so "ls -s /a watch" lists the path "watch").
 func deprecated(p *parsed, o *output, name string) (*parsed, error) {
 	if len(p.args) <= 2 {
 		return p, nil
 	}
 	now := map[string]string{"ls": "ls [-w] path", "get": "get [-s] [-w] path", "stat": "stat [-w] path"}[name]
 	o.Err(fmt.Sprintf("'%s path [watch]' has been deprecated. Please use '%s' instead.", name, now))
-	args := slices.Clone(p.args)
-	args[2] = "-w"
-	q, err := parseOptions(args, commands[name].opts)
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(q.opts, p.opts)
-	return q, nil
+	raw := slices.Clone(p.raw)
+	raw[2] = "-w"
+	return parseOptions(raw, commands[name].opts)
 }
 
 func runCreate(ctx context.Context, sh *Shell, p *parsed, o *output) error {
@@ -414,19 +422,21 @@ func runDeleteAll(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 	if len(p.args) < 2 {
 		return usageError("deleteall")
 	}
-	batch, err := intOpt(p, 'b', 1000)
-	if err != nil {
-		return err
-	}
-	if batch <= 0 {
-		return malformedf("-b argument must be a positive int value")
+	batch := 1000
+	if v, ok := p.opts['b']; ok {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return malformedf("-b argument must be an int value")
+		}
+		batch = int(n)
 	}
 	path := p.args[1]
 	if err := checkPath(path, false); err != nil {
 		return err
 	}
 	// ZKUtil.deleteRecursive: list the subtree breadth first, then delete
-	// it leaves first, batch by batch, each batch one multi.
+	// it leaves first, batch by batch, each batch one multi, stopping at
+	// the first that fails. A batch size of 0 or less makes one batch.
 	tree := []string{path}
 	for i := 0; i < len(tree); i++ {
 		kids, _, err := sh.c.Children(ctx, tree[i], false)
@@ -438,16 +448,16 @@ func runDeleteAll(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 		}
 	}
 	slices.Reverse(tree)
-	ok := true
+	if batch <= 0 {
+		batch = len(tree)
+	}
 	for len(tree) > 0 {
-		n := min(int(batch), len(tree))
+		n := min(batch, len(tree))
 		if err := sh.c.DeleteMulti(ctx, tree[:n]); err != nil {
-			ok = false
+			o.Err("Failed to delete some node(s) in the subtree!")
+			return nil
 		}
 		tree = tree[n:]
-	}
-	if !ok {
-		o.Err("Failed to delete some node(s) in the subtree!")
 	}
 	return nil
 }
@@ -530,11 +540,9 @@ func runSync(ctx context.Context, sh *Shell, p *parsed, o *output) error {
 		return err
 	}
 	if err := sh.c.Sync(ctx, path); err != nil {
-		if errors.Is(err, ErrUnsupported) || errors.Is(err, znode.ErrConnectionLoss) {
-			return err
-		}
+		// zkCli reports the result code on standard output.
 		o.Out(fmt.Sprintf("Sync has failed. rc=%d", znode.CodeOf(err)))
-		return nil
+		return errReported
 	}
 	o.Out("Sync is OK")
 	return nil
@@ -631,15 +639,15 @@ func runRemoveWatches(ctx context.Context, sh *Shell, p *parsed, o *output) erro
 		return err
 	}
 	// The ZooKeeper client looks in its own table first: with no watch of
-	// the kind there, it answers NoWatcher without asking the server.
+	// the kind there, it answers NoWatcher. Otherwise it asks the server;
+	// with -l (local) the watches are forgotten even if the server cannot
+	// be reached.
 	drop, events := sh.removal(path, kind)
 	if drop == 0 {
 		return &znode.OpError{Op: "removeWatches", Path: path, Err: znode.ErrNoWatcher}
 	}
-	if !p.has('l') {
-		if err := sh.c.RemoveWatches(ctx, path, kind); err != nil {
-			return err
-		}
+	if err := sh.c.RemoveWatches(ctx, path, kind); err != nil && !(p.has('l') && errors.Is(err, znode.ErrConnectionLoss)) {
+		return err
 	}
 	sh.forget(path, drop)
 	for _, t := range events {

@@ -200,7 +200,11 @@ func checkPath(path string, sequential bool) error {
 // letter likewise, as zkCli does; the caller rejects an empty list.
 func parseACL(s string, warn func(string)) []znode.ACL {
 	var list []znode.ACL
-	for _, part := range strings.Split(s, ",") {
+	parts := strings.Split(s, ",")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1] // Java's split drops trailing empty strings
+	}
+	for _, part := range parts {
 		first := strings.IndexByte(part, ':')
 		last := strings.LastIndexByte(part, ':')
 		if first < 0 || first == last {

@@ -33,6 +33,7 @@ type optSpec map[byte]bool
 type parsed struct {
 	opts map[byte]string // option letter -> value ("" for a flag)
 	args []string        // the command name, then the positional arguments
+	raw  []string        // the words as given
 }
 
 func (p *parsed) has(o byte) bool { _, ok := p.opts[o]; return ok }
@@ -43,13 +44,28 @@ type parseError struct{ msg string }
 
 func (e *parseError) Error() string { return e.msg }
 
-// parseOptions parses args[1:] as commons-cli's PosixParser does for zkCli:
-// options may come before, between or after the positional arguments;
-// "-abc" bursts into -a -b -c, and an option taking a value takes the rest
-// of its token or the next token; "--" ends the options; "-" alone is an
-// argument; any other token starting with '-' must be a known option.
+// parseOptions parses args[1:] as commons-cli 1.5's DefaultParser does for
+// zkCli 3.8: options may come before, between or after the positional
+// arguments; "-abc" bursts into -a -b -c, and an option taking a value
+// takes the rest of its word (less a leading '=') or else the next word,
+// unless that word starts with one of the command's options or is "--"
+// (so "-v -1" gives -1); "--" ends the options; "-" alone is an argument; any other
+// word starting with '-' must be the command's options, or the whole word
+// is unrecognized.
 func parseOptions(args []string, spec optSpec) (*parsed, error) {
-	p := &parsed{opts: map[byte]string{}, args: []string{args[0]}}
+	p := &parsed{opts: map[byte]string{}, args: []string{args[0]}, raw: args}
+	// isOption is commons-cli's test of whether a word can be an option
+	// rather than an option's value: its first letter is an option.
+	isOption := func(tok string) bool {
+		if tok == "--" {
+			return true
+		}
+		if len(tok) < 2 || tok[0] != '-' {
+			return false
+		}
+		_, known := spec[tok[1]]
+		return known
+	}
 	for i := 1; i < len(args); i++ {
 		tok := args[i]
 		switch {
@@ -60,14 +76,11 @@ func parseOptions(args []string, spec optSpec) (*parsed, error) {
 			p.args = append(p.args, tok)
 			continue
 		}
-		if _, known := spec[tok[1]]; !known {
-			return nil, &parseError{"org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: " + tok}
-		}
 		for j := 1; j < len(tok); j++ {
 			o := tok[j]
 			takesValue, known := spec[o]
 			if !known {
-				return nil, &parseError{"org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -" + tok[j:]}
+				return nil, &parseError{"org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: " + tok}
 			}
 			if !takesValue {
 				p.opts[o] = ""
@@ -75,8 +88,8 @@ func parseOptions(args []string, spec optSpec) (*parsed, error) {
 			}
 			switch {
 			case j+1 < len(tok):
-				p.opts[o] = tok[j+1:]
-			case i+1 < len(args) && !strings.HasPrefix(args[i+1], "-"):
+				p.opts[o] = strings.TrimPrefix(tok[j+1:], "=")
+			case i+1 < len(args) && !isOption(args[i+1]):
 				i++
 				p.opts[o] = args[i]
 			default:

@@ -51,9 +51,12 @@ func TestParseOptions(t *testing.T) {
 		{args: []string{"c", "--", "-s"}, opts: map[byte]string{}, pos: []string{"c", "-s"}},
 		{args: []string{"c", "-", "/a"}, opts: map[byte]string{}, pos: []string{"c", "-", "/a"}},
 		{args: []string{"c", "/a", "-1"}, err: "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -1"},
-		{args: []string{"c", "-sx"}, err: "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x"},
+		{args: []string{"c", "-sx"}, err: "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -sx"},
 		{args: []string{"c", "/a", "-v"}, err: "org.apache.commons.cli.MissingArgumentException: Missing argument for option: v"},
 		{args: []string{"c", "-v", "-s"}, err: "org.apache.commons.cli.MissingArgumentException: Missing argument for option: v"},
+		{args: []string{"c", "-v", "-1", "/a"}, opts: map[byte]string{'v': "-1"}, pos: []string{"c", "/a"}},
+		{args: []string{"c", "-v", "-x", "/a"}, opts: map[byte]string{'v': "-x"}, pos: []string{"c", "/a"}},
+		{args: []string{"c", "-v=3", "/a"}, opts: map[byte]string{'v': "3"}, pos: []string{"c", "/a"}},
 	} {
 		p, err := parseOptions(tc.args, spec)
 		if tc.err != "" {

@@ -11,7 +11,7 @@
 // a notification caused by a command is printed before that command's
 // output, because the Client holds it before the command's reply.
 //
-// Deliberate departures from zkCli 3.8: a bad number in -v, -b or redo is
+// Deliberate departures from zkCli 3.8: a bad number after -v or redo is
 // an error message, not a crash; lines starting with # are comments; the
 // connection-management commands (connect, close, config, reconfig) and
 // quotas are not offered.
@@ -87,19 +87,22 @@ func (sh *Shell) Exec(ctx context.Context, line string) bool {
 	if line == "" || strings.HasPrefix(line, "#") {
 		return true
 	}
-	return sh.ExecArgs(ctx, tokenize(line))
+	return sh.exec(ctx, tokenize(line), line)
 }
 
 // ExecArgs runs one command given as words (zkCli's trailing-arguments
 // form: no quotes to strip) and reports whether it succeeded.
 func (sh *Shell) ExecArgs(ctx context.Context, args []string) bool {
+	return sh.exec(ctx, args, strings.Join(args, " "))
+}
+
+// exec runs args, recording line in the history (redo tokenizes it
+// again, as zkCli does).
+func (sh *Shell) exec(ctx context.Context, args []string, line string) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.printEventsLocked()
-	if len(args) == 0 {
-		return true
-	}
-	sh.history[sh.count] = strings.Join(args, " ")
+	sh.history[sh.count] = line
 	var o output
 	ok := sh.process(ctx, args, &o)
 	sh.count++

@@ -73,7 +73,14 @@ func (sh *Shell) printWhileIdle(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case ev, ok := <-events:
 			if !ok {
-				events = nil // the session ended; Exec says "Not connected"
+				// An overflowed stream ends; a live session gets a new
+				// one. A session that ended has nothing more to say
+				// (Exec says "Not connected").
+				events = nil
+				if r, ok := sh.c.(interface{ restart() }); ok && sh.c.Alive() {
+					r.restart()
+					events = sh.c.Events()
+				}
 				continue
 			}
 			sh.mu.Lock()
