@@ -21,13 +21,13 @@ import (
 // goroutines running a mix through those sessions (70% getData, 25%
 // setData, 5% multi of two setData) for Duration.
 type LoadConfig struct {
-	Dir      string // data directory; "" keeps the engine in memory
-	Nodes    int    // default 1,000,000
-	Sessions int    // default 10,000
-	Watches  int    // default 100,000
-	Clients  int    // default 16
-	Duration time.Duration
-	DataSize int // bytes per znode, default 100
+	Dir      string        // data directory; "" keeps the engine in memory
+	Nodes    int           // default 1,000,000
+	Sessions int           // default 10,000
+	Watches  int           // default 100,000; negative: none
+	Clients  int           // default 16
+	Duration time.Duration // of the mix, default 5 s
+	DataSize int           // bytes per znode, default 100
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
@@ -180,9 +180,12 @@ func Load(cfg LoadConfig) (LoadReport, error) {
 
 	// The limits.
 	big := make([]byte, zkembed.DefaultMaxDataSize+1)
-	_, err = admin.Create(ctx, "/load-big", big, zkembed.ModePersistent, zkembed.OpenACL())
-	ok, _, _ := admin.Exists(ctx, "/load-big")
-	r.OversizeRejected = errors.Is(err, zkembed.ErrBadArguments) && !ok
+	_, bigErr := admin.Create(ctx, "/load-big", big, zkembed.ModePersistent, zkembed.OpenACL())
+	made, _, err := admin.Exists(ctx, "/load-big")
+	if err != nil {
+		return r, err
+	}
+	r.OversizeRejected = errors.Is(bigErr, zkembed.ErrBadArguments) && !made
 	// However many events the run made, more than the backlog come now;
 	// then the watch must have ended with ErrWatchOverflow.
 	for i := range backlog + 1 {
@@ -218,7 +221,7 @@ drain:
 	}
 	switch {
 	case !r.OversizeRejected:
-		return r, fmt.Errorf("bench: load: data over MaxDataSize was not rejected with ErrBadArguments (%v)", err)
+		return r, fmt.Errorf("bench: load: data over MaxDataSize was not rejected with ErrBadArguments (%v)", bigErr)
 	case !r.OverflowEnded:
 		return r, errors.New("bench: load: an unread persistent watch did not end with ErrWatchOverflow")
 	case r.GoroutinesAfterClose > r.GoroutinesBefore:

@@ -252,18 +252,18 @@ func sessionCause(c Client, cause error) error {
 // cancelled, retrying while the connection is down. When the node's
 // session has ended, the node is gone (or going) with it and the error is
 // ErrSessionLost, whatever the delete said: a go-zookeeper client whose
-// session expired fails requests with connection errors until it has a
-// new session, then with ErrNoNode. The delete is tried even then: a node
-// made after a go-zookeeper client replaced its session belongs to the
-// new, live session and would otherwise stay. (Node names are unique, so
-// the delete never hits anyone else's node.)
+// session expired fails requests with connection errors, then with
+// ErrNoNode. (No node can be made in a session go-zookeeper opens after
+// an expiry: the ZK Client refuses to work in it.)
 func deleteHeld(ctx context.Context, c Client, node string) error {
-	over := sessionOver(c)
+	if sessionOver(c) {
+		return ErrSessionLost
+	}
 	err := removeNode(ctx, c, node)
-	if err == nil && !over {
+	if err == nil {
 		return nil
 	}
-	if over || sessionOver(c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
+	if sessionOver(c) || errors.Is(err, znode.ErrNoNode) || errors.Is(err, znode.ErrSessionExpired) {
 		return ErrSessionLost
 	}
 	return err

@@ -141,7 +141,10 @@ func (c *ZK) end() { c.once.Do(func() { close(c.done) }) }
 // request and sends it the moment it reconnects, and a reply that arrives
 // while it re-sends its watches is a data race inside go-zookeeper v1.0.4
 // (lastZxid, written by its receive loop, read by sendSetWatches). The
-// recipes retry a connection loss on their own schedule instead.
+// recipes retry a connection loss on their own schedule instead. This
+// makes the race unlikely, not impossible: go-zookeeper reports a session
+// just before it re-sends its watches, and a request made in between can
+// still race.
 func (c *ZK) check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -17,7 +17,8 @@ import (
 // ZooKeeper's rules for the writes Op describes (SEMANTICS.md §2–§7) on
 // its own, in the simplest way, so that an engine can be checked against
 // it step by step. It knows two ACLs, world:anyone:cdrwa and
-// world:anyone:r; it does not model watches, reaping or TTL expiry.
+// world:anyone:r, and models reaping (Reap) but not watches, which the
+// simulator derives from the changes a write makes.
 type Model struct {
 	nodes map[string]*mnode
 	// Zxid is the zxid of the last transaction.
@@ -307,7 +308,7 @@ func RandomOp(rng *rand.Rand, m *Model) Op {
 	case 0, 1:
 		op.Kind = "create"
 		op.Mode = zkembed.CreateMode(rng.IntN(6))
-		if op.Mode == 5 { // the TTL modes go through CreateTTL
+		if op.Mode == zkembed.ModePersistentWithTTL { // the TTL modes go through CreateTTL
 			op.Mode = zkembed.ModePersistentSequentialWithTTL - zkembed.CreateMode(rng.IntN(2))
 			op.TTL = ttls[rng.IntN(len(ttls))]
 		}

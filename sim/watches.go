@@ -145,9 +145,6 @@ func (r *run) setWatch(ctx context.Context, si int, s *zkembed.Session) error {
 func (r *run) deliver(ctx context.Context, cs []change) error {
 	for _, s := range r.live {
 		ws := r.watches[s.ID()]
-		if len(ws) == 0 {
-			continue
-		}
 		if _, _, err := s.Exists(ctx, "/"); err != nil {
 			return r.violation("exists /: %v", err)
 		}

@@ -39,24 +39,24 @@ func Stat(st *zk.Stat) znode.Stat {
 }
 
 // zkErrors maps go-zookeeper's errors to the znode sentinels.
-var zkErrors = map[error]error{
-	zk.ErrNoNode:                  znode.ErrNoNode,
-	zk.ErrNodeExists:              znode.ErrNodeExists,
-	zk.ErrNotEmpty:                znode.ErrNotEmpty,
-	zk.ErrBadVersion:              znode.ErrBadVersion,
-	zk.ErrNoChildrenForEphemerals: znode.ErrNoChildrenForEphemerals,
-	zk.ErrInvalidACL:              znode.ErrInvalidACL,
-	zk.ErrNoAuth:                  znode.ErrNoAuth,
-	zk.ErrBadArguments:            znode.ErrBadArguments,
-	zk.ErrSessionExpired:          znode.ErrSessionExpired,
-	zk.ErrAuthFailed:              znode.ErrAuthFailed,
-	zk.ErrSessionMoved:            znode.ErrSessionMoved,
-	zk.ErrAPIError:                znode.ErrAPIError,
-	zk.ErrReconfigDisabled:        znode.ErrReconfigDisabled,
-	zk.ErrConnectionClosed:        znode.ErrConnectionLoss,
-	zk.ErrClosing:                 znode.ErrConnectionLoss,
-	zk.ErrNoServer:                znode.ErrConnectionLoss,
-	zk.ErrUnknown:                 znode.ErrSystemError,
+var zkErrors = []struct{ zk, sentinel error }{
+	{zk.ErrNoNode, znode.ErrNoNode},
+	{zk.ErrNodeExists, znode.ErrNodeExists},
+	{zk.ErrNotEmpty, znode.ErrNotEmpty},
+	{zk.ErrBadVersion, znode.ErrBadVersion},
+	{zk.ErrNoChildrenForEphemerals, znode.ErrNoChildrenForEphemerals},
+	{zk.ErrInvalidACL, znode.ErrInvalidACL},
+	{zk.ErrNoAuth, znode.ErrNoAuth},
+	{zk.ErrBadArguments, znode.ErrBadArguments},
+	{zk.ErrSessionExpired, znode.ErrSessionExpired},
+	{zk.ErrAuthFailed, znode.ErrAuthFailed},
+	{zk.ErrSessionMoved, znode.ErrSessionMoved},
+	{zk.ErrAPIError, znode.ErrAPIError},
+	{zk.ErrReconfigDisabled, znode.ErrReconfigDisabled},
+	{zk.ErrConnectionClosed, znode.ErrConnectionLoss},
+	{zk.ErrClosing, znode.ErrConnectionLoss},
+	{zk.ErrNoServer, znode.ErrConnectionLoss},
+	{zk.ErrUnknown, znode.ErrSystemError},
 }
 
 // zkError wraps a go-zookeeper error so that errors.Is matches both it and
@@ -74,10 +74,13 @@ func OpError(op, path string, err error) error {
 	if err == nil {
 		return nil
 	}
+	for _, m := range zkErrors {
+		if errors.Is(err, m.zk) {
+			return &znode.OpError{Op: op, Path: path, Err: zkError{zk: err, sentinel: m.sentinel}}
+		}
+	}
 	var ne net.Error
-	if s, ok := zkErrors[err]; ok {
-		err = zkError{zk: err, sentinel: s}
-	} else if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
 		err = zkError{zk: err, sentinel: znode.ErrConnectionLoss}
 	}
 	return &znode.OpError{Op: op, Path: path, Err: err}
