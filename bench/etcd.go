@@ -318,31 +318,10 @@ func etcdWatchLoop(ctx context.Context, e *env) {
 		wg.Wait()
 	}()
 	writer := etcdOf(e, n).c
-	timer := time.NewTimer(watchTimeout)
-	defer timer.Stop()
-	for {
-		timer.Reset(watchTimeout)
-		for range n {
-			select {
-			case err := <-ready:
-				if err != nil {
-					e.fail(err)
-					return
-				}
-			case <-timer.C:
-				e.fail(fmt.Errorf("watchers not ready after %v: an event was lost", watchTimeout))
-				return
-			}
-		}
-		if !e.more() {
-			return
-		}
-		writeStart.Store(time.Now().UnixNano())
-		if _, err := writer.Put(ctx, key, string(e.data)); err != nil {
-			e.fail(err)
-			return
-		}
-	}
+	fireRounds(e, n, ready, &writeStart, func() error {
+		_, err := writer.Put(ctx, key, string(e.data))
+		return err
+	})
 }
 
 // setupEtcdLock gives every client a concurrency.Session (a lease kept

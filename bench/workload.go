@@ -176,6 +176,17 @@ func watchLoop(ctx context.Context, e *env) {
 		close(stop)
 		wg.Wait()
 	}()
+	fireRounds(e, n, ready, &writeStart, func() error {
+		_, err := writer.SetData(ctx, e.fanNode(), e.data, -1)
+		return err
+	})
+}
+
+// fireRounds is the watch workload's writer: it waits until all n watchers
+// are ready (each reports on ready once per round), then notes the time
+// and writes once to fire them all, until the run ends or an event is
+// lost.
+func fireRounds(e *env, n int, ready <-chan error, writeStart *atomic.Int64, write func() error) {
 	timer := time.NewTimer(watchTimeout)
 	defer timer.Stop()
 	for {
@@ -196,7 +207,7 @@ func watchLoop(ctx context.Context, e *env) {
 			return
 		}
 		writeStart.Store(time.Now().UnixNano())
-		if _, err := writer.SetData(ctx, e.fanNode(), e.data, -1); err != nil {
+		if err := write(); err != nil {
 			e.fail(err)
 			return
 		}
