@@ -454,12 +454,12 @@ func (c *conn) endAfterFlush() {
 // changes its reply does not show) wait for that reply; a client registers
 // its watch when the reply arrives and would drop an event before it.
 // Notifications dispatched earlier were queued already, before the reply
-// that may show their change. It runs under the engine's watchMu.
-func (c *conn) holdNotifications() {
-	zxid := int64(c.srv.db.root.Load().Zxid()) // what the read saw: watchMu is held
+// that may show their change. zxid is that of the tree the read saw, which
+// the reply then carries. It runs under the engine's watchMu.
+func (c *conn) holdNotifications(zxid Zxid) {
 	c.outMu.Lock()
 	if !c.holding {
-		c.holding, c.holdZxid = true, zxid
+		c.holding, c.holdZxid = true, int64(zxid)
 	}
 	c.outMu.Unlock()
 }

@@ -47,8 +47,8 @@ type Session struct {
 	// registered its watch: from then on the connection holds back
 	// notifications until the read's reply is queued, since a client
 	// learns of its watch from that reply and drops an event it does not
-	// know the watch of.
-	watchSet func()
+	// know the watch of. zxid is that of the tree the read saw.
+	watchSet func(zxid Zxid)
 }
 
 // sessionState is the engine's record of a session.

@@ -201,14 +201,15 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	if err := s.stillOpen(op, path); err != nil {
 		return nil, err
 	}
-	if err := read(db.rootForWatchLocked()); err != nil {
+	root := db.rootForWatchLocked()
+	if err := read(root); err != nil {
 		return nil, err
 	}
 	var w *watch.Watch
 	if s.wire {
 		w = db.watches.AddSilent(session, path, kind)
 		if s.watchSet != nil {
-			s.watchSet()
+			s.watchSet(root.Zxid())
 		}
 	} else {
 		w = db.watches.Add(session, path, kind)
