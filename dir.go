@@ -7,10 +7,10 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/zkembed/zkembed/internal/dirformat"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -58,20 +58,12 @@ func (storageLogger) Fatalf(format string, args ...any) {
 	log.Printf("zkembed: storage fatal: "+format, args...)
 }
 
-// formatFile records, in a data directory, the settings its files cannot
-// be read without. Today that is the zxid layout: zxids in the log and in
-// snapshots are epoch<<bits | counter, and epoch records are checked
-// against it, so the counter width is fixed when the directory is created.
-const formatFile = "FORMAT"
-
-const formatHeader = "zkembed data directory\n"
-
-// dirFormat reads dir's FORMAT file, or creates it with bits when there is
-// none (a new directory, or one made before the file existed). It returns
+// dirFormat reads dir's FORMAT file (package dirformat), or creates it
+// with bits when there is none (a new directory, or one made before the file existed). It returns
 // the counter width to use: the recorded one. An explicit, different
 // Options.ZxidCounterBits is an error; an unset one adopts the recorded.
 func dirFormat(fs vfs.FS, dir string, bits int, explicit bool) (int, error) {
-	path := fs.PathJoin(dir, formatFile)
+	path := fs.PathJoin(dir, dirformat.File)
 	f, err := fs.Open(path)
 	if err == nil {
 		defer f.Close()
@@ -79,11 +71,9 @@ func dirFormat(fs vfs.FS, dir string, bits int, explicit bool) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("read %s: %w", path, err)
 		}
-		var stored int
-		rest, ok := strings.CutPrefix(string(b), formatHeader)
-		if n, err := fmt.Sscanf(rest, "zxid-counter-bits %d\n", &stored); !ok || err != nil || n != 1 ||
-			rest != fmt.Sprintf("zxid-counter-bits %d\n", stored) {
-			return 0, fmt.Errorf("%s is not a zkembed FORMAT file: %w", path, znode.ErrDataInconsistency)
+		stored, err := dirformat.Parse(b)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w: %w", path, err, znode.ErrDataInconsistency)
 		}
 		if explicit && stored != bits {
 			return 0, optionError("ZxidCounterBits", bits, fmt.Sprintf("the directory was created with %d; the zxid layout of existing data cannot change", stored))
@@ -98,7 +88,7 @@ func dirFormat(fs vfs.FS, dir string, bits int, explicit bool) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", tmp, err)
 	}
-	_, err = fmt.Fprintf(w, "%szxid-counter-bits %d\n", formatHeader, bits)
+	_, err = w.Write(dirformat.Encode(bits))
 	if err == nil {
 		err = w.Sync()
 	}

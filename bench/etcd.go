@@ -337,34 +337,7 @@ func setupEtcdLock(ctx context.Context, e *env) error {
 	return nil
 }
 
-// etcdLockLoop is lockLoop with concurrency.Mutex: every client loops
-// Lock, Unlock on one mutex; an operation is one acquisition, its latency
-// the wait for the lock. Two holders at once fail the run.
+// etcdLockLoop is lockLoop with etcd's concurrency.Mutex.
 func etcdLockLoop(ctx context.Context, e *env) {
-	var holders atomic.Int32
-	var wg sync.WaitGroup
-	for c := range e.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m := concurrency.NewMutex(etcdOf(e, c).s, e.root+"/lock")
-			for e.more() {
-				t := time.Now()
-				if err := m.Lock(ctx); err != nil {
-					e.fail(err)
-					return
-				}
-				if holders.Add(1) != 1 {
-					e.fail(fmt.Errorf("two holders of the lock at once"))
-				}
-				e.record(c, t, nil)
-				holders.Add(-1)
-				if err := m.Unlock(ctx); err != nil {
-					e.fail(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	contend(ctx, e, func(c int) locker { return concurrency.NewMutex(etcdOf(e, c).s, e.root+"/lock") })
 }

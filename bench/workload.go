@@ -219,17 +219,29 @@ func setupLock(ctx context.Context, e *env) error {
 	return err
 }
 
-// lockLoop: every client loops Lock, Unlock on one recipe.Lock. An
-// operation is one acquisition, its latency the wait for the lock. Two
-// holders at once fail the run.
+// lockLoop: every client loops Lock, Unlock on one recipe.Lock.
 func lockLoop(ctx context.Context, e *env) {
+	contend(ctx, e, func(c int) locker { return recipe.NewLock(e.clients[c], e.root, nil) })
+}
+
+// locker is a lock a client holds in turn: recipe.Lock, or etcd's
+// concurrency.Mutex.
+type locker interface {
+	Lock(ctx context.Context) error
+	Unlock(ctx context.Context) error
+}
+
+// contend runs the lock workload: every client loops Lock, Unlock on its
+// own handle (newLock) of one lock. An operation is one acquisition, its
+// latency the wait for the lock. Two holders at once fail the run.
+func contend(ctx context.Context, e *env, newLock func(c int) locker) {
 	var holders atomic.Int32
 	var wg sync.WaitGroup
-	for c, cl := range e.clients {
+	for c := range e.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l := recipe.NewLock(cl, e.root, nil)
+			l := newLock(c)
 			for e.more() {
 				t := time.Now()
 				if err := l.Lock(ctx); err != nil {

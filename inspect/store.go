@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/zkembed/zkembed/internal/dirformat"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -19,9 +20,7 @@ import (
 const (
 	logSubdir      = "txnlog"       // the pebble database of the log
 	snapshotSubdir = "snapshots"    // snapshot files
-	formatFile     = "FORMAT"       // the zxid layout
 	lockFile       = "zkembed.lock" // txnlog's flock, in the log directory
-	formatHeader   = "zkembed data directory\n"
 	// defaultCounterBits is the zxid layout of a directory made before
 	// FORMAT files existed: ZooKeeper's, zkembed's default.
 	defaultCounterBits = 32
@@ -196,11 +195,11 @@ func checkStore(dir string) (layout znode.Layout, hasFormat bool, err error) {
 	return znode.Layout{CounterBits: uint(bits)}, hasFormat, nil
 }
 
-// readFormat reads the FORMAT file zkembed.Open writes (see dirFormat in
-// the root package, whose format this must follow): the zxid counter
-// width. A directory without one predates it and has the default layout.
+// readFormat reads the FORMAT file zkembed.Open writes (package
+// dirformat): the zxid counter width. A directory without one predates it
+// and has the default layout.
 func readFormat(dir string) (bits int, ok bool, err error) {
-	path := filepath.Join(dir, formatFile)
+	path := filepath.Join(dir, dirformat.File)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return defaultCounterBits, false, nil
@@ -208,9 +207,7 @@ func readFormat(dir string) (bits int, ok bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("read %s: %w", path, err)
 	}
-	rest, ok := strings.CutPrefix(string(b), formatHeader)
-	if n, err := fmt.Sscanf(rest, "zxid-counter-bits %d\n", &bits); !ok || err != nil || n != 1 ||
-		rest != fmt.Sprintf("zxid-counter-bits %d\n", bits) || bits < 2 || bits > 48 {
+	if bits, err = dirformat.Parse(b); err != nil {
 		return 0, false, fmt.Errorf("%w: %s is not a zkembed FORMAT file", ErrNotStore, path)
 	}
 	return bits, true, nil

@@ -9,10 +9,6 @@ import (
 	"github.com/zkembed/zkembed/inspect"
 )
 
-// defaultDataDir is the shell's default store, which the inspection
-// commands look at unless told otherwise.
-const defaultDataDir = "./zkembed-data"
-
 // runLog runs `zkembed log list|dump|verify|truncate`.
 func runLog(args []string) error {
 	sub, args, err := subcommand("log", args, "list, dump, verify, truncate")

@@ -21,6 +21,10 @@ import (
 	"os"
 )
 
+// defaultDataDir is the embedded default store: the shell's, and what
+// the inspection commands look at unless told otherwise.
+const defaultDataDir = "./zkembed-data"
+
 func main() {
 	args := os.Args[1:]
 	cmd := "shell"

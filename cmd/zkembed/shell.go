@@ -28,7 +28,7 @@ var errFailed = errors.New("a command failed")
 //	zkembed [-data DIR | -server HOST:PORT] [-timeout D] [command args...]
 func runShell(args []string) error {
 	fs := flag.NewFlagSet("zkembed", flag.ContinueOnError)
-	dir := fs.String("data", "./zkembed-data", "data directory of the embedded store (created if absent)")
+	dir := fs.String("data", defaultDataDir, "data directory of the embedded store (created if absent)")
 	server := fs.String("server", "", "HOST:PORT of a ZooKeeper server (or zkembed serve) to use instead of the embedded store")
 	timeout := fs.Duration("timeout", 30*time.Second, "session timeout")
 	if err := fs.Parse(args); err != nil {
