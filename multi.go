@@ -77,29 +77,40 @@ type OpResult struct {
 // leave (create then setData the same node works). On failure Multi returns
 // the per-op results and the failing op's error.
 func (s *Session) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
+	results, _, err := s.multi(ctx, ops)
+	return results, err
+}
+
+// multi is Multi; it also returns the zxid of the multi's record, 0 if
+// it made none (no ops, or a failure).
+func (s *Session) multi(ctx context.Context, ops []Op) ([]OpResult, Zxid, error) {
 	results := make([]OpResult, len(ops))
 	if len(ops) == 0 {
 		_, err := s.begin(ctx, "multi", "")
-		return results, err
+		return results, 0, err
 	}
 	reqs, err := s.db.multiArgs(ops)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	session, err := s.begin(ctx, "multi", "")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var opFailed bool
+	var zxid Zxid
 	err = s.db.update("multi", "", func() error {
 		var err error
 		opFailed, err = s.multiLocked(session, ops, reqs, results)
+		if err == nil {
+			zxid = s.db.mu.working.Zxid() // the multi's record's: see write
+		}
 		return err
 	})
 	if err != nil && (!opFailed || errors.Is(err, ErrFailed)) {
-		return nil, err // the multi as a whole failed: no per-op results
+		return nil, 0, err // the multi as a whole failed: no per-op results
 	}
-	return results, err
+	return results, zxid, err
 }
 
 // multiLocked validates and commits a multi, filling results. opFailed

@@ -21,13 +21,14 @@ import (
 // the parent (ErrNoAuth), full path validation (ErrBadArguments),
 // ErrNodeExists, ErrNoChildrenForEphemerals.
 func (s *Session) Create(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL) (string, error) {
-	p, _, err := s.create(ctx, "create", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
+	p, _, _, err := s.create(ctx, "create", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
 	return p, err
 }
 
 // Create2 is Create that also returns the new node's Stat.
 func (s *Session) Create2(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL) (string, Stat, error) {
-	return s.create(ctx, "create2", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
+	p, st, _, err := s.create(ctx, "create2", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: -1})
+	return p, st, err
 }
 
 // CreateTTL creates a TTL node: mode must be ModePersistentWithTTL or
@@ -35,27 +36,30 @@ func (s *Session) Create2(ctx context.Context, path string, data []byte, mode Cr
 // engine opened with Options.ExtendedTypes. The node is deleted once it has
 // no children and ttl has passed since its last setData (or its creation).
 func (s *Session) CreateTTL(ctx context.Context, path string, data []byte, mode CreateMode, acl []ACL, ttl time.Duration) (string, Stat, error) {
-	return s.create(ctx, "createTTL", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: ttlMillis(ttl)})
+	p, st, _, err := s.create(ctx, "createTTL", &createReq{path: path, data: data, mode: mode, acl: acl, ttl: ttlMillis(ttl)})
+	return p, st, err
 }
 
-func (s *Session) create(ctx context.Context, opName string, r *createReq) (string, Stat, error) {
+// create is Create, Create2 and CreateTTL; it also returns the zxid of the
+// create.
+func (s *Session) create(ctx context.Context, opName string, r *createReq) (string, Stat, Zxid, error) {
 	if err := ctx.Err(); err != nil {
-		return "", Stat{}, &OpError{Op: opName, Path: r.path, Err: err}
+		return "", Stat{}, 0, &OpError{Op: opName, Path: r.path, Err: err}
 	}
 	if err := s.db.checkCreateArgs(r); err != nil {
-		return "", Stat{}, &OpError{Op: opName, Path: r.path, Err: err}
+		return "", Stat{}, 0, &OpError{Op: opName, Path: r.path, Err: err}
 	}
 	r.data = bytes.Clone(r.data)
 	var final string
-	stat, err := s.write(ctx, opName, r.path, func(t *tree.Tree) (txn.Op, error) {
+	stat, zxid, err := s.write(ctx, opName, r.path, func(t *tree.Tree) (txn.Op, error) {
 		op, err := prepareCreate(t, s.who(), s.st.id, r)
 		final = op.Path
 		return op, err
 	})
 	if err != nil {
-		return "", Stat{}, err
+		return "", Stat{}, 0, err
 	}
-	return final, stat, nil
+	return final, stat, zxid, nil
 }
 
 // Delete deletes the node at path if its version matches (-1 matches any).
@@ -64,18 +68,30 @@ func (s *Session) create(ctx context.Context, opName string, r *createReq) (stri
 // (ErrNoAuth, even when the node is missing), ErrNoNode, ErrBadVersion,
 // ErrNotEmpty.
 func (s *Session) Delete(ctx context.Context, path string, version int32) error {
-	_, err := s.write(ctx, "delete", path, func(t *tree.Tree) (txn.Op, error) {
+	_, err := s.delete(ctx, path, version)
+	return err
+}
+
+// delete is Delete; it also returns the zxid of the delete.
+func (s *Session) delete(ctx context.Context, path string, version int32) (Zxid, error) {
+	_, zxid, err := s.write(ctx, "delete", path, func(t *tree.Tree) (txn.Op, error) {
 		return prepareDelete(t, s.who(), path, version)
 	})
-	return err
+	return zxid, err
 }
 
 // SetData replaces the node's data if its version matches (-1 matches any)
 // and returns the new Stat. Checks: path (ErrBadArguments), ErrNoNode, WRITE
 // permission (ErrNoAuth), ErrBadVersion.
 func (s *Session) SetData(ctx context.Context, path string, data []byte, version int32) (Stat, error) {
+	st, _, err := s.setData(ctx, path, data, version)
+	return st, err
+}
+
+// setData is SetData; it also returns the zxid of the setData.
+func (s *Session) setData(ctx context.Context, path string, data []byte, version int32) (Stat, Zxid, error) {
 	if err := s.db.checkDataSize(data); err != nil {
-		return Stat{}, &OpError{Op: "setData", Path: path, Err: err}
+		return Stat{}, 0, &OpError{Op: "setData", Path: path, Err: err}
 	}
 	data = bytes.Clone(data) // nil stays nil: ZooKeeper's null buffer
 	return s.write(ctx, "setData", path, func(t *tree.Tree) (txn.Op, error) {
@@ -88,21 +104,30 @@ func (s *Session) SetData(ctx context.Context, path string, data []byte, version
 // (ErrInvalidACL), ErrNoNode, ADMIN permission (ErrNoAuth), ErrBadVersion.
 // It fires no watch.
 func (s *Session) SetACL(ctx context.Context, path string, list []ACL, version int32) (Stat, error) {
+	st, _, err := s.setACL(ctx, path, list, version)
+	return st, err
+}
+
+// setACL is SetACL; it also returns the zxid of the setACL.
+func (s *Session) setACL(ctx context.Context, path string, list []ACL, version int32) (Stat, Zxid, error) {
 	return s.write(ctx, "setACL", path, func(t *tree.Tree) (txn.Op, error) {
 		return prepareSetACL(t, s.who(), path, list, version)
 	})
 }
 
 // write runs one prepared write through the commit pipeline and returns the
-// Stat of the node the op wrote (zero after a delete). path is the path the
-// caller gave, for errors; a sequential create's op has the final path.
-func (s *Session) write(ctx context.Context, opName, path string, prepare func(*tree.Tree) (txn.Op, error)) (Stat, error) {
+// Stat of the node the op wrote (zero after a delete) and the zxid of its
+// record, which the wire server's reply carries (meaningless with an
+// error). path is the path the caller gave, for errors; a sequential
+// create's op has the final path.
+func (s *Session) write(ctx context.Context, opName, path string, prepare func(*tree.Tree) (txn.Op, error)) (Stat, Zxid, error) {
 	session, err := s.begin(ctx, opName, path)
 	if err != nil {
-		return Stat{}, err
+		return Stat{}, 0, err
 	}
 	db := s.db
 	var stat Stat
+	var zxid Zxid
 	err = db.update(opName, path, func() error {
 		if err := s.checkLocked(opName, path); err != nil {
 			return err
@@ -114,12 +139,15 @@ func (s *Session) write(ctx context.Context, opName, path string, prepare func(*
 		if err != nil {
 			return &OpError{Op: opName, Path: path, Err: err}
 		}
+		// Under db.mu, the working tree's zxid is that of the record just
+		// committed (after any epoch record committed before it).
+		zxid = db.mu.working.Zxid()
 		if n := db.mu.working.Get(op.Path); n != nil {
 			stat = n.Stat()
 		}
 		return nil
 	})
-	return stat, err
+	return stat, zxid, err
 }
 
 // GetData returns the node's data (nil for ZooKeeper's null buffer) and Stat.

@@ -484,15 +484,33 @@ func (c *conn) notify(ev znode.Event) bool {
 	})
 }
 
-// reply sends a reply header with the engine's last zxid and body.
-func (c *conn) reply(xid int32, err error, body func(e *wire.Encoder)) {
-	zxid := int64(c.srv.db.LastZxid())
+// reply queues a reply: its header, then, if err is nil, body. The
+// header's zxid is chosen as ZooKeeper's FinalRequestProcessor chooses it:
+//
+//   - a write that succeeded passes own, the zxid of its record, and its
+//     reply carries that, not the engine's last zxid: writes of other
+//     connections may have been applied since (in the same group commit,
+//     for one), and ZooKeeper's reply names its request's own
+//     transaction;
+//   - every other reply (own is 0) carries the last zxid the engine has
+//     published, as ZooKeeper's carries its last processed zxid. That
+//     includes failed writes: ZooKeeper logs them as error transactions
+//     with a zxid of their own, zkembed does not log them (see
+//     SEMANTICS.md, deliberate differences), so they have none to show.
+//
+// Either way a reply never shows a zxid past changes whose notifications
+// it holds back (holdNotifications): those are of changes after holdZxid,
+// and a client takes a reply's zxid as its lastZxidSeen, so setWatches
+// after a reconnection would skip them. Only a read that set a watch
+// holds notifications, so in practice this caps a read's last zxid; it
+// applies to every reply all the same.
+func (c *conn) reply(xid int32, own Zxid, err error, body func(e *wire.Encoder)) {
+	zxid := int64(own)
+	if err != nil || own == 0 {
+		zxid = int64(c.srv.db.LastZxid())
+	}
 	c.outMu.Lock()
 	if c.holding && c.holdZxid < zxid {
-		// The notifications held for this reply are of changes after
-		// holdZxid: the reply must not show their zxid before them (a
-		// client takes it as its lastZxidSeen, and setWatches after a
-		// reconnection would then skip those changes).
 		zxid = c.holdZxid
 	}
 	c.outMu.Unlock()

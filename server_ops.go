@@ -24,7 +24,7 @@ func (c *conn) serve(frame []byte) bool {
 	if h.Type == wire.OpDeleteContainer {
 		// ZooKeeper takes the whole frame, request header included, for
 		// the path of a client's deleteContainer: never a valid path.
-		c.reply(h.Xid, znode.ErrBadArguments, nil)
+		c.reply(h.Xid, 0, znode.ErrBadArguments, nil)
 		return true
 	}
 	req, err := wire.DecodeRequest(h.Type, d.Rest())
@@ -39,7 +39,7 @@ func (c *conn) serve(frame []byte) bool {
 	if err != nil {
 		// A body that does not parse: MarshallingError, and the
 		// connection stays open.
-		c.reply(h.Xid, znode.ErrMarshallingError, nil)
+		c.reply(h.Xid, 0, znode.ErrMarshallingError, nil)
 		return true
 	}
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func (c *conn) serve(frame []byte) bool {
 	switch h.Type {
 	case wire.OpPing:
 		err := s.Ping(ctx)
-		c.reply(wire.XidPing, err, nil)
+		c.reply(wire.XidPing, 0, err, nil)
 		return err == nil
 	case wire.OpAuth:
 		return c.setAuth(h.Xid, req.(*wire.AuthRequest))
@@ -60,41 +60,39 @@ func (c *conn) serve(frame []byte) bool {
 			sw.Persistent, sw.PersistentRecursive = []string{}, []string{}
 		}
 		err := c.srv.db.setWatches(s, sw)
-		c.reply(h.Xid, err, nil)
+		c.reply(h.Xid, 0, err, nil)
 		return true
 	case wire.OpCloseSession:
 		err := s.Close(ctx)
-		c.reply(h.Xid, err, nil)
+		c.reply(h.Xid, 0, err, nil)
 		c.endAfterFlush()
 		return false
 	}
-	body, err := c.run(ctx, h.Type, req)
-	c.reply(h.Xid, err, body)
+	body, zxid, err := c.run(ctx, h.Type, req)
+	c.reply(h.Xid, zxid, err, body)
 	return true
 }
 
-// run runs one operation and returns the encoder of its reply body.
-func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wire.Encoder), error) {
+// run runs one operation and returns the encoder of its reply body and, for
+// a write that succeeded, the zxid of its record (0 for any other request).
+func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wire.Encoder), Zxid, error) {
 	s := c.sess
 	switch op {
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
 		r := req.(*wire.CreateRequest)
-		mode := znode.CreateMode(r.Flags)
-		var path string
-		var st Stat
-		var err error
+		cr := &createReq{path: r.Path, data: r.Data, mode: znode.CreateMode(r.Flags), acl: r.ACL, ttl: -1}
 		if op == wire.OpCreateTTL {
-			path, st, err = s.CreateTTL(ctx, r.Path, r.Data, mode, r.ACL, time.Duration(r.TTL)*time.Millisecond)
-		} else {
-			path, st, err = s.create(ctx, opName(op), &createReq{path: r.Path, data: r.Data, mode: mode, acl: r.ACL, ttl: -1})
+			cr.ttl = ttlMillis(time.Duration(r.TTL) * time.Millisecond)
 		}
+		path, st, zxid, err := s.create(ctx, opName(op), cr)
 		if op == wire.OpCreate {
-			return func(e *wire.Encoder) { e.String(path) }, err
+			return func(e *wire.Encoder) { e.String(path) }, zxid, err
 		}
-		return func(e *wire.Encoder) { e.String(path); e.Stat(&st) }, err
+		return func(e *wire.Encoder) { e.String(path); e.Stat(&st) }, zxid, err
 	case wire.OpDelete:
 		r := req.(*wire.DeleteRequest)
-		return nil, s.Delete(ctx, r.Path, r.Version)
+		zxid, err := s.delete(ctx, r.Path, r.Version)
+		return nil, zxid, err
 	case wire.OpExists:
 		r := req.(*wire.PathRequest)
 		var ok bool
@@ -108,7 +106,7 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 		if err == nil && !ok {
 			err = znode.ErrNoNode
 		}
-		return func(e *wire.Encoder) { e.Stat(&st) }, err
+		return func(e *wire.Encoder) { e.Stat(&st) }, 0, err
 	case wire.OpGetData:
 		r := req.(*wire.PathRequest)
 		var data []byte
@@ -119,19 +117,19 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 		} else {
 			data, st, err = s.GetData(ctx, r.Path)
 		}
-		return func(e *wire.Encoder) { e.Buffer(data); e.Stat(&st) }, err
+		return func(e *wire.Encoder) { e.Buffer(data); e.Stat(&st) }, 0, err
 	case wire.OpSetData:
 		r := req.(*wire.SetDataRequest)
-		st, err := s.SetData(ctx, r.Path, r.Data, r.Version)
-		return func(e *wire.Encoder) { e.Stat(&st) }, err
+		st, zxid, err := s.setData(ctx, r.Path, r.Data, r.Version)
+		return func(e *wire.Encoder) { e.Stat(&st) }, zxid, err
 	case wire.OpGetACL:
 		r := req.(*wire.PathRequest)
 		list, st, err := s.GetACL(ctx, r.Path)
-		return func(e *wire.Encoder) { e.ACLs(list); e.Stat(&st) }, err
+		return func(e *wire.Encoder) { e.ACLs(list); e.Stat(&st) }, 0, err
 	case wire.OpSetACL:
 		r := req.(*wire.SetACLRequest)
-		st, err := s.SetACL(ctx, r.Path, r.ACL, r.Version)
-		return func(e *wire.Encoder) { e.Stat(&st) }, err
+		st, zxid, err := s.setACL(ctx, r.Path, r.ACL, r.Version)
+		return func(e *wire.Encoder) { e.Stat(&st) }, zxid, err
 	case wire.OpGetChildren, wire.OpGetChildren2:
 		r := req.(*wire.PathRequest)
 		var names []string
@@ -143,50 +141,51 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 			names, st, err = s.GetChildren(ctx, r.Path)
 		}
 		if op == wire.OpGetChildren {
-			return func(e *wire.Encoder) { e.Strings(names) }, err
+			return func(e *wire.Encoder) { e.Strings(names) }, 0, err
 		}
-		return func(e *wire.Encoder) { e.Strings(names); e.Stat(&st) }, err
+		return func(e *wire.Encoder) { e.Strings(names); e.Stat(&st) }, 0, err
 	case wire.OpSync:
 		r := req.(*wire.PathRequest)
 		p, err := s.Sync(ctx, r.Path)
-		return func(e *wire.Encoder) { e.String(p) }, err
+		return func(e *wire.Encoder) { e.String(p) }, 0, err
 	case wire.OpMulti:
 		return c.multi(ctx, req.(*wire.MultiRequest))
 	case wire.OpMultiRead:
-		return c.multiRead(ctx, req.(*wire.MultiRequest))
+		body, err := c.multiRead(ctx, req.(*wire.MultiRequest))
+		return body, 0, err
 	case wire.OpAddWatch:
 		r := req.(*wire.WatchModeRequest)
 		if r.Mode != 0 && r.Mode != 1 {
 			// ZooKeeper's WatcherMode.fromZooDef throws on any other
 			// mode, which its FinalRequestProcessor answers as a
 			// MarshallingError.
-			return nil, znode.ErrMarshallingError
+			return nil, 0, znode.ErrMarshallingError
 		}
 		_, err := s.AddWatch(ctx, r.Path, r.Mode == 1)
 		// ZooKeeper answers addWatch with an ErrorResponse of 0.
-		return func(e *wire.Encoder) { e.Int(0) }, err
+		return func(e *wire.Encoder) { e.Int(0) }, 0, err
 	case wire.OpCheckWatches, wire.OpRemoveWatches:
 		r := req.(*wire.WatchModeRequest)
 		if r.Mode < 1 || r.Mode > 3 {
 			// 3.8's WatcherType has Children, Data and Any only; the
 			// server fails to read any other value.
-			return nil, znode.ErrMarshallingError
+			return nil, 0, znode.ErrMarshallingError
 		}
 		if op == wire.OpCheckWatches {
-			return nil, c.srv.db.checkWatches(s, r.Path, watch.RemoveKind(r.Mode))
+			return nil, 0, c.srv.db.checkWatches(s, r.Path, watch.RemoveKind(r.Mode))
 		}
-		return nil, s.RemoveWatches(ctx, r.Path, watch.RemoveKind(r.Mode))
+		return nil, 0, s.RemoveWatches(ctx, r.Path, watch.RemoveKind(r.Mode))
 	case wire.OpGetEphemerals:
 		r := req.(*wire.PathRequest)
 		paths, err := s.GetEphemerals(ctx, r.Path)
-		return func(e *wire.Encoder) { e.Strings(paths) }, err
+		return func(e *wire.Encoder) { e.Strings(paths) }, 0, err
 	case wire.OpGetAllChildrenNumber:
 		r := req.(*wire.PathRequest)
 		n, err := s.GetAllChildrenNumber(ctx, r.Path)
-		return func(e *wire.Encoder) { e.Int(int32(n)) }, err
+		return func(e *wire.Encoder) { e.Int(int32(n)) }, 0, err
 	case wire.OpReconfig:
 		// A standalone ZooKeeper without dynamic reconfiguration.
-		return nil, znode.ErrReconfigDisabled
+		return nil, 0, znode.ErrReconfigDisabled
 	case wire.OpWhoAmI:
 		infos, err := s.WhoAmI(ctx)
 		return func(e *wire.Encoder) {
@@ -195,10 +194,10 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 				e.String(in.Scheme)
 				e.String(in.User)
 			}
-		}, err
+		}, 0, err
 	}
 	// check outside a multi, SASL: not offered.
-	return nil, znode.ErrUnimplemented
+	return nil, 0, znode.ErrUnimplemented
 }
 
 func opName(op int32) string {
@@ -207,6 +206,8 @@ func opName(op int32) string {
 		return "create2"
 	case wire.OpCreateContainer:
 		return "createContainer"
+	case wire.OpCreateTTL:
+		return "createTTL"
 	}
 	return "create"
 }
@@ -232,8 +233,9 @@ func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
 	return true
 }
 
-// multi runs a multi and encodes its results as ZooKeeper's MultiResponse.
-func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.Encoder), error) {
+// multi runs a multi and encodes its results as ZooKeeper's MultiResponse;
+// it returns the zxid of the multi's record if it succeeded.
+func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.Encoder), Zxid, error) {
 	ops := make([]Op, 0, len(r.Ops))
 	for _, o := range r.Ops {
 		switch o.Type {
@@ -256,12 +258,12 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 		default:
 			// A read in a multi: ZooKeeper fails to read the request
 			// ("Mixing different kind of ops"), MarshallingError.
-			return nil, znode.ErrMarshallingError
+			return nil, 0, znode.ErrMarshallingError
 		}
 	}
-	results, err := c.sess.Multi(ctx, ops...)
+	results, zxid, err := c.sess.multi(ctx, ops)
 	if err != nil && results == nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// A failed multi is not an error of the reply (err 0): each op carries
 	// its code, 0 before the failing op and RuntimeInconsistency after.
@@ -295,7 +297,7 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 			}
 		}
 		e.MultiEnd()
-	}, nil
+	}, zxid, nil
 }
 
 // multiRead runs a read-only multi.
