@@ -44,6 +44,12 @@ type syncState struct {
 	leading bool       // a leader is appending a batch
 	durable znode.Zxid // every record up to here is in the log
 	err     error      // the append failure that stopped the engine
+
+	// The leader's emptied record and event slices, handed back to DB.mu
+	// for the next batch: without them every batch would regrow both from
+	// nothing, a few allocations per record. Only the leader touches them.
+	spareBatch  []*txn.Txn
+	spareEvents []notice
 }
 
 // ErrFailed is returned for writes once the engine has stopped accepting
@@ -119,7 +125,8 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		return 0, err
 	}
 	batch, events := db.mu.pending, db.mu.events
-	db.mu.pending, db.mu.events = nil, nil
+	db.mu.pending, db.mu.events = db.sync.spareBatch, db.sync.spareEvents
+	db.sync.spareBatch, db.sync.spareEvents = nil, nil
 	var snap *tree.Tree
 	var job *snapshotJob
 	if len(batch) > 0 {
@@ -146,7 +153,11 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 	if job != nil {
 		db.writeSnapshotInBackground(job)
 	}
-	return batch[len(batch)-1].Zxid, nil
+	last := batch[len(batch)-1].Zxid
+	clear(batch) // the spares must not keep records or paths alive
+	clear(events)
+	db.sync.spareBatch, db.sync.spareEvents = batch[:0], events[:0]
+	return last, nil
 }
 
 // appendWithDeadline appends batch to the log, giving up after
