@@ -4,7 +4,7 @@ package txn
 //
 // A record is, in order:
 //
-//	version   1 byte            format version, 1
+//	version   1 byte            format version, 1 or 2 (see Versions)
 //	zxid      varint            Txn.Zxid
 //	time      varint            Txn.Time
 //	session   varint            Txn.Session
@@ -24,7 +24,7 @@ package txn
 //	setData             path, data, version
 //	setACL              path, acl, version
 //	check               path, version
-//	createSession       session, timeout
+//	createSession       session, timeout, and in version 2 kind
 //	closeSession        session, paths
 //	epoch               epoch
 //
@@ -39,6 +39,15 @@ package txn
 //	acl       uvarint count, then per entry: perms (varint), scheme
 //	          (string), id (string)
 //	paths     uvarint count, then the strings
+//	kind      uvarint, a SessionKind: 0 unknown, 1 in-process, 2 remote
+//
+// Versions. Version 2 added the kind of a created session; nothing else
+// differs. Encode writes the lowest version that can hold the record:
+// version 2 only when a createSession op has a known kind. Every other
+// record, including every record of a log written before kinds, keeps
+// its version 1 bytes. Decode reads both versions, a version 1
+// createSession with SessionKindUnknown, and rejects a version 2 record
+// without a known kind (Encode writes it as version 1).
 //
 // Every integer has exactly one accepted encoding and unused fields are not
 // stored, so Decode accepts only bytes that Encode produces: re-encoding a
@@ -55,9 +64,9 @@ import (
 	"github.com/zkembed/zkembed/znode"
 )
 
-// FormatVersion is the format version Encode writes, the first byte of
-// every record. Decode accepts no other.
-const FormatVersion = 1
+// FormatVersion is the newest format version, the first byte of a record
+// that needs it (see Versions above). Decode accepts it and version 1.
+const FormatVersion = 2
 
 // MaxRecordSize is the largest encoded record, in bytes, that Decode
 // accepts. Encode does not check it: a writer must refuse, rather than
@@ -86,17 +95,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Encode returns the encoding of t. It reads only the Op fields each op's
 // Type uses (see the format above) and ignores the rest. It panics if an op
-// has an unknown Type, which no valid record has.
+// has an unknown Type or session Kind, which no valid record has.
 func Encode(t *Txn) []byte {
 	return AppendEncode(make([]byte, 0, encodedSizeHint(t)), t)
 }
 
 // AppendEncode appends the encoding of t to dst and returns the extended
 // slice. The checksum covers only the bytes this call appends. It panics,
-// as Encode does, on an unknown op Type.
+// as Encode does, on an unknown op Type or session Kind.
 func AppendEncode(dst []byte, t *Txn) []byte {
 	start := len(dst)
-	dst = append(dst, FormatVersion)
+	version := formatOf(t)
+	dst = append(dst, version)
 	dst = binary.AppendVarint(dst, int64(t.Zxid))
 	dst = binary.AppendVarint(dst, t.Time)
 	dst = binary.AppendVarint(dst, t.Session)
@@ -110,7 +120,7 @@ func AppendEncode(dst []byte, t *Txn) []byte {
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(len(t.Ops)))
 	for i := range t.Ops {
-		dst = appendOp(dst, &t.Ops[i])
+		dst = appendOp(dst, &t.Ops[i], version)
 	}
 	if t.HasDigest {
 		dst = binary.LittleEndian.AppendUint64(dst, t.Digest)
@@ -118,7 +128,17 @@ func AppendEncode(dst []byte, t *Txn) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
-func appendOp(dst []byte, op *Op) []byte {
+// formatOf returns the lowest format version that can hold t.
+func formatOf(t *Txn) byte {
+	for i := range t.Ops {
+		if t.Ops[i].Type == TypeCreateSession && t.Ops[i].Kind != SessionKindUnknown {
+			return 2
+		}
+	}
+	return 1
+}
+
+func appendOp(dst []byte, op *Op, version byte) []byte {
 	dst = binary.AppendVarint(dst, int64(op.Type))
 	switch op.Type {
 	case TypeCreate:
@@ -143,6 +163,12 @@ func appendOp(dst []byte, op *Op) []byte {
 	case TypeCreateSession:
 		dst = binary.AppendVarint(dst, op.Session)
 		dst = binary.AppendVarint(dst, int64(op.Timeout))
+		if op.Kind > SessionRemote {
+			panic(fmt.Sprintf("txn: encode: unknown session kind %v", op.Kind))
+		}
+		if version >= 2 {
+			dst = binary.AppendUvarint(dst, uint64(op.Kind))
+		}
 	case TypeCloseSession:
 		dst = binary.AppendVarint(dst, op.Session)
 		dst = binary.AppendUvarint(dst, uint64(len(op.Paths)))
@@ -188,14 +214,14 @@ func Decode(b []byte) (*Txn, error) {
 		return nil, corrupt("record is %d bytes, more than the limit of %d", len(b), MaxRecordSize)
 	case len(b) < 1+crcSize:
 		return nil, corrupt("truncated: record is %d bytes", len(b))
-	case b[0] != FormatVersion:
+	case b[0] != 1 && b[0] != FormatVersion:
 		return nil, corrupt("unknown format version %d", b[0])
 	}
 	body := b[:len(b)-crcSize]
 	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(b[len(body):]); got != want {
 		return nil, corrupt("bad checksum: computed %#08x, stored %#08x", got, want)
 	}
-	d := decoder{b: body, off: 1}
+	d := decoder{b: body, off: 1, version: b[0]}
 	t := new(Txn)
 	t.Zxid = znode.Zxid(d.varint("zxid"))
 	t.Time = d.varint("time")
@@ -218,6 +244,9 @@ func Decode(b []byte) (*Txn, error) {
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("%d trailing bytes", len(d.b)-d.off)
 	}
+	if d.err == nil && d.version != formatOf(t) {
+		d.fail("format version %d for a record of version %d: no createSession op has a session kind", d.version, formatOf(t))
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -231,9 +260,10 @@ func corrupt(format string, args ...any) error {
 // decoder reads a record body. After the first error every read returns a
 // zero value and the error sticks, so callers check d.err once at the end.
 type decoder struct {
-	b   []byte
-	off int
-	err error
+	b       []byte
+	off     int
+	err     error
+	version byte // the record's format version
 
 	inOp   bool // reading op number opNum, of type opType
 	opNum  int
@@ -425,6 +455,14 @@ func (d *decoder) op(i int) Op {
 	case TypeCreateSession:
 		op.Session = d.varint("session")
 		op.Timeout = d.int32("timeout")
+		if d.version >= 2 {
+			kindOff := d.off
+			if k := d.uvarint("session kind"); k > uint64(SessionRemote) {
+				d.fail("session kind at offset %d: unknown kind %d", kindOff, k)
+			} else {
+				op.Kind = SessionKind(k)
+			}
+		}
 	case TypeCloseSession:
 		op.Session = d.varint("session")
 		op.Paths = d.paths()

@@ -69,6 +69,14 @@ var samples = []struct {
 	{"setACL", txn.Txn{Zxid: 10, Ops: []txn.Op{{Type: txn.TypeSetACL, Path: "/a", ACL: digestACL(), Version: 2}}}},
 	{"setACL empty", txn.Txn{Zxid: 10, Ops: []txn.Op{{Type: txn.TypeSetACL, Path: "/a", ACL: nil, Version: 0}}}},
 	{"createSession", txn.Txn{Zxid: 11, Time: 100, Session: 0x100, Ops: []txn.Op{{Type: txn.TypeCreateSession, Session: 0x100, Timeout: 30000}}}},
+	{"createSession in-process", txn.Txn{Zxid: 11, Time: 100, Session: 0x100, Ops: []txn.Op{
+		{Type: txn.TypeCreateSession, Session: 0x100, Timeout: 30000, Kind: txn.SessionInProcess}}}},
+	{"createSession remote", txn.Txn{Zxid: 11, Session: math.MinInt64, Ops: []txn.Op{
+		{Type: txn.TypeCreateSession, Session: math.MinInt64, Timeout: math.MaxInt32, Kind: txn.SessionRemote}}}},
+	{"createSession kinds mixed", txn.Txn{Zxid: 11, Multi: true, HasDigest: true, Digest: 1, Ops: []txn.Op{
+		{Type: txn.TypeCreateSession, Session: 1, Timeout: 1},
+		{Type: txn.TypeDelete, Path: "/a"},
+		{Type: txn.TypeCreateSession, Session: 2, Timeout: 2, Kind: txn.SessionRemote}}}},
 	{"closeSession", txn.Txn{Zxid: 12, Session: 0x100, Ops: []txn.Op{{Type: txn.TypeCloseSession, Session: 0x100, Paths: []string{"/e/x", "/e", "/f"}}}}},
 	{"closeSession no paths", txn.Txn{Zxid: 13, Ops: []txn.Op{{Type: txn.TypeCloseSession, Session: -1}}}},
 	{"closeSession empty path", txn.Txn{Zxid: 13, Ops: []txn.Op{{Type: txn.TypeCloseSession, Session: 1, Paths: []string{""}}}}},
@@ -86,6 +94,7 @@ var samples = []struct {
 		{Type: txn.TypeDeleteContainer, Path: "/cont"},
 	}}},
 	{"every type", allTypes()},
+	{"every type v2", allTypesV2()},
 	{"digest", txn.Txn{Zxid: 15, Time: 3, Session: 4, Digest: 0xfedcba9876543210, HasDigest: true, Ops: []txn.Op{{Type: txn.TypeDelete, Path: "/a"}}}},
 	{"digest zero", txn.Txn{Zxid: 15, HasDigest: true, Multi: true, Ops: []txn.Op{{Type: txn.TypeDelete, Path: "/a"}}}},
 }
@@ -104,6 +113,14 @@ func allTypes() txn.Txn {
 		{Type: txn.TypeCloseSession, Session: 0x78, Paths: []string{"/e1", "/e2"}},
 		{Type: txn.TypeEpoch, Epoch: 6},
 	}}
+}
+
+// allTypesV2 is allTypes with the session kind that makes it a version 2
+// record.
+func allTypesV2() txn.Txn {
+	rec := allTypes()
+	rec.Ops[6].Kind = txn.SessionRemote
+	return rec
 }
 
 func mustDecode(t testing.TB, b []byte) *txn.Txn {
@@ -169,7 +186,7 @@ func TestEmptyListsDecodeNil(t *testing.T) {
 // Encode stores only the fields an op's type uses.
 func TestEncodeIgnoresUnusedFields(t *testing.T) {
 	full := txn.Op{Path: "/p", Data: []byte("d"), ACL: znode.OpenACL(), Owner: 1, ParentCversion: 2,
-		Version: 3, Session: 4, Timeout: 5, Paths: []string{"/q"}, Epoch: 6}
+		Version: 3, Session: 4, Timeout: 5, Kind: txn.SessionRemote, Paths: []string{"/q"}, Epoch: 6}
 	want := map[txn.Type]txn.Op{
 		txn.TypeCreate:          {Path: "/p", Data: []byte("d"), ACL: znode.OpenACL(), Owner: 1, ParentCversion: 2},
 		txn.TypeDelete:          {Path: "/p"},
@@ -177,7 +194,7 @@ func TestEncodeIgnoresUnusedFields(t *testing.T) {
 		txn.TypeSetData:         {Path: "/p", Data: []byte("d"), Version: 3},
 		txn.TypeSetACL:          {Path: "/p", ACL: znode.OpenACL(), Version: 3},
 		txn.TypeCheck:           {Path: "/p", Version: 3},
-		txn.TypeCreateSession:   {Session: 4, Timeout: 5},
+		txn.TypeCreateSession:   {Session: 4, Timeout: 5, Kind: txn.SessionRemote},
 		txn.TypeCloseSession:    {Session: 4, Paths: []string{"/q"}},
 		txn.TypeEpoch:           {Epoch: 6},
 	}
@@ -192,12 +209,47 @@ func TestEncodeIgnoresUnusedFields(t *testing.T) {
 }
 
 func TestEncodeUnknownTypePanics(t *testing.T) {
-	defer func() {
-		if r := recover(); r == nil || !strings.Contains(r.(string), "unknown op type") {
-			t.Errorf("recovered %v, want an unknown op type panic", r)
+	for want, op := range map[string]txn.Op{
+		"unknown op type":      {Type: 3},
+		"unknown session kind": {Type: txn.TypeCreateSession, Kind: txn.SessionRemote + 1},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(r.(string), want) {
+					t.Errorf("recovered %v, want an %s panic", r, want)
+				}
+			}()
+			txn.Encode(&txn.Txn{Ops: []txn.Op{op}})
+		}()
+	}
+}
+
+// Encode writes the lowest version that holds the record: 2 only for a
+// createSession with a kind. A log written before kinds (version 1)
+// therefore reads back with its sessions of unknown kind and encodes to
+// the same bytes.
+func TestFormatVersions(t *testing.T) {
+	for _, s := range samples {
+		want := byte(1)
+		for _, op := range s.t.Ops {
+			if op.Type == txn.TypeCreateSession && op.Kind != txn.SessionKindUnknown {
+				want = 2
+			}
 		}
-	}()
-	txn.Encode(&txn.Txn{Ops: []txn.Op{{Type: 3}}})
+		if got := txn.Encode(&s.t)[0]; got != want {
+			t.Errorf("%s: version %d, want %d", s.name, got, want)
+		}
+	}
+	// The kind is the only difference: one byte after the timeout.
+	rec := txn.Txn{Zxid: 11, Ops: []txn.Op{{Type: txn.TypeCreateSession, Session: 0x100, Timeout: 30000}}}
+	v1 := txn.Encode(&rec)
+	for _, kind := range []txn.SessionKind{txn.SessionInProcess, txn.SessionRemote} {
+		rec.Ops[0].Kind = kind
+		v2 := txn.Encode(&rec)
+		if want := cat([]byte{2}, v1[1:len(v1)-4], []byte{byte(kind)}); !bytes.Equal(v2[:len(v2)-4], want) {
+			t.Errorf("%v: encoded %x, want %x and a checksum", kind, v2, want)
+		}
+	}
 }
 
 func TestAppendEncode(t *testing.T) {
@@ -245,6 +297,27 @@ func TestGolden(t *testing.T) {
 		t.Errorf("Decode = %v, want %v", got, rec)
 	}
 
+	// A createSession with a kind: version 2, the kind after the timeout.
+	session := &txn.Txn{Zxid: layout.Make(1, 3), Time: 1000, Session: 0x11, Ops: []txn.Op{
+		{Type: txn.TypeCreateSession, Session: 0x11, Timeout: 4000, Kind: txn.SessionRemote},
+	}}
+	const sessionBody = "02" + // version
+		"8680808020" + // zxid 0x100000003
+		"d00f" + // time 1000
+		"22" + // session 0x11
+		"00" + // flags
+		"01" + // one op
+		"13" + "22" + "c03e" + // createSession, session 0x11, timeout 4000
+		"02" // kind: remote
+	body, _ := hex.DecodeString(sessionBody)
+	wantSession := seal(body) // the crc, computed apart from the encoder
+	if got := txn.Encode(session); !bytes.Equal(got, wantSession) {
+		t.Errorf("Encode createSession =\n%x\nwant\n%x", got, wantSession)
+	}
+	if got := mustDecode(t, wantSession); !reflect.DeepEqual(got, session) {
+		t.Errorf("Decode = %v, want %v", got, session)
+	}
+
 	// With a digest: flag bit 1, and 8 bytes after the ops.
 	rec.Digest, rec.HasDigest = 0x0123456789abcdef, true
 	const wantDigest = "01" + "8480808020" + "d00f" + "20" +
@@ -261,29 +334,31 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The golden file holds a record with every op type.
+// The golden files hold a record with every op type, in each format
+// version: version 1 (the createSession of unknown kind) and version 2.
 func TestGoldenFile(t *testing.T) {
-	path := filepath.Join("testdata", "every_type_v1.hex")
-	rec := allTypes()
-	enc := txn.Encode(&rec)
-	if *update {
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(enc)+"\n"), 0o644); err != nil {
+	for name, rec := range map[string]txn.Txn{"every_type_v1.hex": allTypes(), "every_type_v2.hex": allTypesV2()} {
+		path := filepath.Join("testdata", name)
+		enc := txn.Encode(&rec)
+		if *update {
+			if err := os.WriteFile(path, []byte(hex.EncodeToString(enc)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := hex.DecodeString(strings.TrimSpace(string(file)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(enc, want) {
-		t.Errorf("Encode =\n%x\nwant (%s)\n%x", enc, path, want)
-	}
-	if got := mustDecode(t, want); !reflect.DeepEqual(got, &rec) {
-		t.Errorf("Decode = %v, want %v", got, &rec)
+		want, err := hex.DecodeString(strings.TrimSpace(string(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(enc, want) {
+			t.Errorf("Encode =\n%x\nwant (%s)\n%x", enc, path, want)
+		}
+		if got := mustDecode(t, want); !reflect.DeepEqual(got, &rec) {
+			t.Errorf("Decode = %v, want %v", got, &rec)
+		}
 	}
 }
 
@@ -304,10 +379,11 @@ func checkCorrupt(t *testing.T, b []byte, msg string) {
 }
 
 func corruptionSamples() map[string][]byte {
-	rec := allTypes()
+	rec, recV2 := allTypes(), allTypesV2()
 	return map[string][]byte{
-		"create":     txn.Encode(&samples[0].t),
-		"every type": txn.Encode(&rec),
+		"create":        txn.Encode(&samples[0].t),
+		"every type":    txn.Encode(&rec),
+		"every type v2": txn.Encode(&recV2),
 		"closeSession": txn.Encode(&txn.Txn{Zxid: 12, Session: 0x100, Ops: []txn.Op{
 			{Type: txn.TypeCloseSession, Session: 0x100, Paths: []string{"/e/x", "/e", "/f"}}}}),
 		"digest": txn.Encode(&txn.Txn{Zxid: 15, Digest: 0xfedcba9876543210, HasDigest: true, Ops: []txn.Op{
@@ -358,9 +434,12 @@ func TestDecodeErrors(t *testing.T) {
 	good := txn.Encode(&samples[0].t)
 	badCRC := bytes.Clone(good)
 	badCRC[len(badCRC)-1] ^= 0x80
-	v2 := bytes.Clone(good)
-	v2[0] = 2
+	v3 := bytes.Clone(good)
+	v3[0] = 3
 	trailing := seal(cat(good[:len(good)-4], []byte{0}))
+	// Version 2 bodies of one createSession (session 1, timeout 2), with
+	// the kind bytes given.
+	session2 := func(kind ...byte) []byte { return seal(cat([]byte{2, 2, 0, 0, 0, 1, 19, 2, 4}, kind)) }
 
 	tests := []struct {
 		name string
@@ -370,7 +449,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", nil, "truncated"},
 		{"short", []byte{1, 0, 0, 0}, "truncated"},
 		{"bad checksum", badCRC, "bad checksum"},
-		{"unknown version", v2, "unknown format version 2"},
+		{"unknown version", v3, "unknown format version 3"},
+		{"version 2 without a kind", session2(0), "format version 2 for a record of version 1"},
+		{"version 2 without a session", seal(cat([]byte{2}, good[1:len(good)-4])), "format version 2 for a record of version 1"},
+		{"unknown session kind", session2(3), "op 0 (createSession): session kind at offset 9: unknown kind 3"},
+		{"missing session kind", session2(), "op 0 (createSession): truncated: session kind"},
+		{"non-minimal session kind", session2(0x82, 0), "not minimal"},
 		{"version 0", seal([]byte{0, 2, 0, 0, 0, 0}), "unknown format version 0"},
 		{"too large", make([]byte, txn.MaxRecordSize+1), "more than the limit"},
 		{"trailing bytes", trailing, "1 trailing bytes"},
@@ -457,10 +541,11 @@ var opTypes = []txn.Type{txn.TypeCreate, txn.TypeDelete, txn.TypeSetData, txn.Ty
 	txn.TypeDeleteContainer, txn.TypeCreateSession, txn.TypeCloseSession, txn.TypeEpoch}
 
 func FuzzRoundTrip(f *testing.F) {
-	f.Add(int64(1), int64(2), int64(3), false, uint8(0), "/a", []byte("x"), false, int32(31), "world", "anyone", int64(0), int32(0), int32(0), int64(0), "", int64(0), uint8(1))
-	f.Add(int64(-1), int64(math.MaxInt64), int64(math.MinInt64), true, uint8(7), "", []byte(nil), true, int32(-1), "", "", int64(-5), int32(math.MinInt32), int32(math.MaxInt32), int64(9), "/a\x00/b\x00", int64(-9), uint8(3))
+	f.Add(int64(1), int64(2), int64(3), false, uint8(0), "/a", []byte("x"), false, int32(31), "world", "anyone", int64(0), int32(0), int32(0), int64(0), "", int64(0), uint8(1), uint8(0))
+	f.Add(int64(-1), int64(math.MaxInt64), int64(math.MinInt64), true, uint8(7), "", []byte(nil), true, int32(-1), "", "", int64(-5), int32(math.MinInt32), int32(math.MaxInt32), int64(9), "/a\x00/b\x00", int64(-9), uint8(3), uint8(1))
+	f.Add(int64(11), int64(0), int64(4), false, uint8(6), "", []byte(nil), true, int32(0), "", "", int64(0), int32(0), int32(4000), int64(4), "", int64(0), uint8(1), uint8(2))
 	f.Fuzz(func(t *testing.T, zxid, tm, session int64, multi bool, typ uint8, path string, data []byte, nilData bool,
-		perms int32, scheme, id string, owner int64, v1, v2 int32, sess int64, paths string, epoch int64, nops uint8) {
+		perms int32, scheme, id string, owner int64, v1, v2 int32, sess int64, paths string, epoch int64, nops uint8, kind uint8) {
 		// Build a record in canonical form: only the fields the type uses,
 		// nil for empty lists.
 		op := txn.Op{Type: opTypes[int(typ)%len(opTypes)]}
@@ -489,7 +574,7 @@ func FuzzRoundTrip(f *testing.F) {
 		case txn.TypeCheck:
 			op.Path, op.Version = path, v1
 		case txn.TypeCreateSession:
-			op.Session, op.Timeout = sess, v2
+			op.Session, op.Timeout, op.Kind = sess, v2, txn.SessionKind(kind%3)
 		case txn.TypeCloseSession:
 			op.Session, op.Paths = sess, pathList
 		case txn.TypeEpoch:

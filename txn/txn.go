@@ -72,6 +72,9 @@ type Op struct {
 	Session int64
 	// Timeout is the negotiated session timeout in ms (createSession).
 	Timeout int32
+	// Kind says where the created session's client is (createSession);
+	// records of format version 1 do not say (SessionKindUnknown).
+	Kind SessionKind
 	// Paths are the ephemerals a closeSession deletes, in deletion order.
 	// Nil means every ephemeral the session owns, in reverse path order:
 	// the engine writes that when listing them would make the record too
@@ -79,6 +82,37 @@ type Op struct {
 	Paths []string
 	// Epoch is the new epoch (epoch).
 	Epoch int64
+}
+
+// SessionKind says where a session's client is, which decides what an
+// engine reopened after a restart does with the session: a client in
+// another process may reconnect, one in the previous process never will.
+type SessionKind uint8
+
+// The session kinds.
+const (
+	// SessionKindUnknown is the kind of a session whose createSession
+	// record predates kinds (format version 1).
+	SessionKindUnknown SessionKind = 0
+	// SessionInProcess is a session opened in the engine's process
+	// (DB.NewSession): it cannot outlive that process.
+	SessionInProcess SessionKind = 1
+	// SessionRemote is a session opened by a client of the wire protocol,
+	// which may reconnect to it after a restart.
+	SessionRemote SessionKind = 2
+)
+
+// String returns the kind's name, as a log dump shows it.
+func (k SessionKind) String() string {
+	switch k {
+	case SessionKindUnknown:
+		return "unknown"
+	case SessionInProcess:
+		return "in-process"
+	case SessionRemote:
+		return "remote"
+	}
+	return fmt.Sprintf("SessionKind(%d)", uint8(k))
 }
 
 // Txn is one logged transaction: one zxid, one time, and one or more ops.
@@ -119,7 +153,7 @@ func (t *Txn) String() string {
 		case TypeCheck:
 			fmt.Fprintf(&b, " v=%d", op.Version)
 		case TypeCreateSession:
-			fmt.Fprintf(&b, "session=0x%x timeout=%d", op.Session, op.Timeout)
+			fmt.Fprintf(&b, "session=0x%x timeout=%d kind=%v", op.Session, op.Timeout, op.Kind)
 		case TypeCloseSession:
 			fmt.Fprintf(&b, "session=0x%x paths=%v", op.Session, op.Paths)
 		case TypeEpoch:
