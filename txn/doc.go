@@ -7,7 +7,10 @@
 // in the same order to the same tree therefore gives the same tree, which is
 // what recovery and deterministic simulation rely on.
 //
-// Records follow ZooKeeper's txn types (SEMANTICS.md §13.2) with two
-// differences: failed writes are never records, and an Epoch record marks a
-// zxid epoch change (zkembed's answer to counter rollover).
+// Records follow ZooKeeper's txn types (SEMANTICS.md §13.2) with three
+// differences: failed writes are never records, an Epoch record marks a
+// zxid epoch change (zkembed's answer to counter rollover), and a
+// createSession says whether the session is in-process or remote
+// (SessionKind), which decides whether a restarted engine closes it or
+// waits for its client.
 package txn
