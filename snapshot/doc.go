@@ -42,10 +42,10 @@
 // are returned as they are, not as ErrCorrupt. The format is canonical:
 // writing a loaded snapshot again gives the same bytes.
 //
-// # Format (version 1)
+// # Format (version 2)
 //
 //	file     header chunk+ end trailer
-//	header   magic "ZKE-SNAP" (8 bytes), version (1 byte, 1), zxid (varint),
+//	header   magic "ZKE-SNAP" (8 bytes), version (1 byte, 1 or 2), zxid (varint),
 //	         session count (uvarint), node count (uvarint, ≥ 1),
 //	         CRC-32C of the header bytes before it (4 bytes)
 //	chunk    length (uvarint, ≥ 1), payload (length bytes),
@@ -57,8 +57,13 @@
 // The payloads, concatenated, are the records: first the sessions, then
 // the nodes. A record never spans chunks, and a chunk ends right after the
 // first record that brings its payload to 64 KiB or more, or after the
-// last record. A session is its id (varint) and timeout in ms (varint,
-// int32). A node is
+// last record. A session is its id (varint), timeout in ms (varint,
+// int32) and, in version 2 only, kind (uvarint, a txn.SessionKind: 0
+// unknown, 1 in-process, 2 remote). Version 1 is version 2 without the
+// kinds: Write writes it when no session has a known kind, so a file
+// written before kinds loads (every kind unknown) and writes back to the
+// same bytes, and Load rejects a version 2 file without a known kind. A
+// node is
 //
 //	path      string
 //	data      varint length, then the bytes; -1 is nil data (ZooKeeper's

@@ -7,11 +7,15 @@ import (
 	"math"
 
 	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
 )
 
-// FormatVersion is the format version Write writes. Load accepts no other.
-const FormatVersion = 1
+// FormatVersion is the newest format version. Write writes the lowest
+// that can hold its session table: version 2 only if a session has a
+// known kind, so that a version 1 file loads and writes back to the same
+// bytes. Load accepts both.
+const FormatVersion = 2
 
 // Limits on one node. Write refuses a tree with a larger node, and Load
 // rejects a file that claims one.
@@ -33,7 +37,7 @@ const (
 	// of the target, then the largest record.
 	maxChunk = chunkTarget - 1 + MaxRecordSize
 	// Smallest encodings, to bound counts by the bytes left.
-	minSessionSize = 2  // id, timeout
+	minSessionSize = 2  // id, timeout (and a kind in version 2)
 	minNodeSize    = 13 // "/" (2), data, acl, 8 integers
 	minACLSize     = 3  // perms, empty scheme, empty id
 	minTrailerSize = 1 + 1 + digestSize + crcSize
@@ -60,13 +64,30 @@ func corrupt(format string, args ...any) error {
 type Session struct {
 	ID      int64
 	Timeout int32 // ms
+	// Kind says where the session's client is; SessionKindUnknown in a
+	// version 1 file.
+	Kind txn.SessionKind
 }
 
 // --- Encoding ---------------------------------------------------------------
 
-func appendSession(dst []byte, s Session) []byte {
+// formatOf returns the lowest format version that can hold sessions.
+func formatOf(sessions []Session) byte {
+	for _, s := range sessions {
+		if s.Kind != txn.SessionKindUnknown {
+			return 2
+		}
+	}
+	return 1
+}
+
+func appendSession(dst []byte, s Session, version byte) []byte {
 	dst = binary.AppendVarint(dst, s.ID)
-	return binary.AppendVarint(dst, int64(s.Timeout))
+	dst = binary.AppendVarint(dst, int64(s.Timeout))
+	if version >= 2 {
+		dst = binary.AppendUvarint(dst, uint64(s.Kind))
+	}
+	return dst
 }
 
 // --- Digest -----------------------------------------------------------------
@@ -81,11 +102,12 @@ func Digest(t *tree.Tree) uint64 { return t.ComputeDigest() }
 // decoder reads records from one verified chunk payload. After the first
 // error every read returns a zero value and the error sticks.
 type decoder struct {
-	b    []byte
-	off  int
-	base int64 // file offset of b[0], for messages
-	err  error
-	acls map[string][]znode.ACL // shared ACL lists, by encoding
+	b       []byte
+	off     int
+	base    int64 // file offset of b[0], for messages
+	err     error
+	acls    map[string][]znode.ACL // shared ACL lists, by encoding
+	version byte                   // the file's format version
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -165,7 +187,16 @@ func (d *decoder) skipString(what string) {
 }
 
 func (d *decoder) session() Session {
-	return Session{ID: d.varint("session id"), Timeout: d.int32("session timeout")}
+	s := Session{ID: d.varint("session id"), Timeout: d.int32("session timeout")}
+	if d.version >= 2 {
+		off := d.off
+		if k := d.uvarint("session kind"); k > uint64(txn.SessionRemote) {
+			d.fail("session kind at offset %d: unknown kind %d", d.at(off), k)
+		} else {
+			s.Kind = txn.SessionKind(k)
+		}
+	}
+	return s
 }
 
 // acl reads an ACL list. Equal lists share one slice, so a million nodes

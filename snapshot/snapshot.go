@@ -16,6 +16,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/zkembed/zkembed/tree"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -172,6 +173,12 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 			return Meta{}, fmt.Errorf("snapshot: write: session %#x appears twice", ss[i].ID)
 		}
 	}
+	for _, s := range ss {
+		if s.Kind > txn.SessionRemote {
+			return Meta{}, fmt.Errorf("snapshot: write: session %#x has unknown kind %v", s.ID, s.Kind)
+		}
+	}
+	version := formatOf(ss)
 	final := fs.PathJoin(dir, FileName(zxid))
 	tmp := final + tmpSuffix
 	f, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
@@ -194,14 +201,14 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 	// at the end would queue the WAL's small fsyncs behind it.
 	synced := vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: bytesPerSync})
 	w := &writer{bw: bufio.NewWriterSize(synced, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10), start: time.Now(), rate: opts.BytesPerSecond}
-	hdr := append([]byte(magic), FormatVersion)
+	hdr := append([]byte(magic), version)
 	hdr = binary.AppendVarint(hdr, int64(zxid))
 	hdr = binary.AppendUvarint(hdr, uint64(len(ss)))
 	hdr = binary.AppendUvarint(hdr, uint64(nodes))
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32Update(0, hdr))
 	w.write(hdr)
 	for _, s := range ss {
-		w.chunk = appendSession(w.chunk, s)
+		w.chunk = appendSession(w.chunk, s, version)
 		w.endRecord()
 	}
 	var digest uint64
@@ -360,8 +367,9 @@ func Load(fs vfs.FS, path string) (_ *tree.Tree, _ []Session, _ Meta, err error)
 	if string(fixed[:len(magic)]) != magic {
 		return nil, nil, Meta{}, corrupt("bad magic %q", fixed[:len(magic)])
 	}
-	if v := fixed[len(magic)]; v != FormatVersion {
-		return nil, nil, Meta{}, corrupt("unknown format version %d", v)
+	version := fixed[len(magic)]
+	if version != 1 && version != FormatVersion {
+		return nil, nil, Meta{}, corrupt("unknown format version %d", version)
 	}
 	u, _, err := r.uvarint("zxid", &vbuf)
 	if err != nil {
@@ -436,7 +444,7 @@ func Load(fs vfs.FS, path string) (_ *tree.Tree, _ []Session, _ Meta, err error)
 		if got := binary.LittleEndian.Uint32(crcBuf[:]); got != want {
 			return nil, nil, Meta{}, corrupt("chunk at offset %d: bad checksum: computed %#08x, stored %#08x", start, want, got)
 		}
-		d := &decoder{b: payload, base: start + int64(len(lenBytes)), acls: acls}
+		d := &decoder{b: payload, base: start + int64(len(lenBytes)), acls: acls, version: version}
 		for d.off < len(d.b) && d.err == nil {
 			if read == total {
 				d.fail("chunk at offset %d: %d bytes after the last record", start, d.remaining())
@@ -470,6 +478,10 @@ func Load(fs vfs.FS, path string) (_ *tree.Tree, _ []Session, _ Meta, err error)
 		if d.err != nil {
 			return nil, nil, Meta{}, d.err
 		}
+	}
+
+	if v := formatOf(sessions); version != v {
+		return nil, nil, Meta{}, corrupt("format version %d for a session table of version %d: no session has a kind", version, v)
 	}
 
 	// Trailer.

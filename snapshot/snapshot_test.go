@@ -81,7 +81,8 @@ func buildRich(t testing.TB) *tree.Tree {
 	return tr
 }
 
-var richSessions = []Session{{ID: 0x100000002, Timeout: 4000}, {ID: 0x100000001, Timeout: 30000}, {ID: -5, Timeout: 0}, {ID: 1<<63 - 1, Timeout: -1}}
+var richSessions = []Session{{ID: 0x100000002, Timeout: 4000, Kind: txn.SessionRemote}, {ID: 0x100000001, Timeout: 30000, Kind: txn.SessionInProcess},
+	{ID: -5, Timeout: 0}, {ID: 1<<63 - 1, Timeout: -1}}
 
 func dump(t testing.TB, tr *tree.Tree) string {
 	t.Helper()
@@ -136,7 +137,8 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, meta, gmeta)
 	assert.Equal(t, dump(t, snap), dump(t, got))
-	assert.Equal(t, []Session{{-5, 0}, {0x100000001, 30000}, {0x100000002, 4000}, {1<<63 - 1, -1}}, sessions)
+	assert.Equal(t, []Session{{ID: -5}, {ID: 0x100000001, Timeout: 30000, Kind: txn.SessionInProcess},
+		{ID: 0x100000002, Timeout: 4000, Kind: txn.SessionRemote}, {ID: 1<<63 - 1, Timeout: -1}}, sessions)
 	require.NoError(t, got.Check())
 
 	// Field by field, the things a dump could blur.
@@ -166,6 +168,41 @@ func TestRoundTrip(t *testing.T) {
 	// The loaded tree is writable and goes on from the snapshot's zxid.
 	apply(t, got, create(got, "/after", []byte("x"), znode.OpenACL(), 0))
 	require.NoError(t, got.Check())
+}
+
+// The format version follows the session table: version 1, which has no
+// session kinds, when no session has one, so a file written before kinds
+// loads (kinds unknown) and writes back to the same bytes; version 2, with
+// each session's kind, otherwise.
+func TestSessionKinds(t *testing.T) {
+	snap := buildRich(t).Snapshot()
+	version := func(fs vfs.FS) byte { return readFile(t, fs, fs.PathJoin(dir, FileName(snap.Zxid())))[len(magic)] }
+	for _, tc := range []struct {
+		sessions []Session
+		version  byte
+	}{
+		{nil, 1},
+		{[]Session{{ID: 1, Timeout: 4000}, {ID: 2, Timeout: -1}}, 1},
+		{[]Session{{ID: 1, Timeout: 4000, Kind: txn.SessionInProcess}, {ID: 2, Timeout: -1}}, 2},
+		{[]Session{{ID: 1, Timeout: 4000, Kind: txn.SessionRemote}, {ID: 3, Kind: txn.SessionInProcess}}, 2},
+	} {
+		fs := newFS(t)
+		_, err := Write(fs, dir, snap, tc.sessions)
+		require.NoError(t, err)
+		assert.Equal(t, tc.version, version(fs), "%v", tc.sessions)
+		_, got, _, err := Load(fs, fs.PathJoin(dir, FileName(snap.Zxid())))
+		require.NoError(t, err)
+		assert.Equal(t, tc.sessions, got)
+	}
+	// The kinds are the only difference: one byte after each timeout.
+	kinds := []Session{{ID: 1, Timeout: 4000, Kind: txn.SessionRemote}, {ID: 2, Timeout: 5, Kind: txn.SessionInProcess}}
+	noKinds := []Session{{ID: 1, Timeout: 4000}, {ID: 2, Timeout: 5}}
+	recs := records(snap)
+	v1, v2 := craft(int64(snap.Zxid()), noKinds, recs, nil), craft(int64(snap.Zxid()), kinds, recs, nil)
+	// id 1, timeout 4000, remote; id 2, timeout 5, in-process (zigzag varints).
+	assert.True(t, bytes.Contains(v2, []byte{0x02, 0xc0, 0x3e, 2, 0x04, 0x0a, 1}), "v2 sessions: %x", v2)
+	assert.True(t, bytes.Contains(v1, []byte{0x02, 0xc0, 0x3e, 0x04, 0x0a}), "v1 sessions: %x", v1)
+	assert.Equal(t, []byte{1, 2}, []byte{v1[len(magic)], v2[len(magic)]}, "versions")
 }
 
 // A tree larger than a chunk, with a record larger than a chunk.
@@ -239,6 +276,8 @@ func TestWriteRefuses(t *testing.T) {
 	fs := newFS(t)
 	_, err := Write(fs, dir, tree.New().Snapshot(), []Session{{ID: 1}, {ID: 2}, {ID: 1}})
 	require.ErrorContains(t, err, "twice")
+	_, err = Write(fs, dir, tree.New().Snapshot(), []Session{{ID: 1, Kind: txn.SessionRemote + 1}})
+	require.ErrorContains(t, err, "unknown kind")
 	zxids, err := List(fs, dir)
 	require.NoError(t, err)
 	assert.Empty(t, zxids)
@@ -316,16 +355,22 @@ func TestLoadChecksNameAgainstZxid(t *testing.T) {
 // craft encodes arbitrary records with Write's framing, so tests can make
 // files whose checksums are right but whose content is wrong.
 func craft(zxid int64, sessions []Session, records []tree.NodeRecord, digest *uint64) []byte {
+	return craftVersion(formatOf(sessions), zxid, sessions, records, digest)
+}
+
+// craftVersion is craft in the given format version, whatever the
+// sessions need.
+func craftVersion(version byte, zxid int64, sessions []Session, records []tree.NodeRecord, digest *uint64) []byte {
 	var out bytes.Buffer
 	w := &writer{bw: bufio.NewWriter(&out)}
-	hdr := append([]byte(magic), FormatVersion)
+	hdr := append([]byte(magic), version)
 	hdr = binary.AppendVarint(hdr, zxid)
 	hdr = binary.AppendUvarint(hdr, uint64(len(sessions)))
 	hdr = binary.AppendUvarint(hdr, uint64(len(records)))
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32Update(0, hdr))
 	w.write(hdr)
 	for _, s := range sessions {
-		w.chunk = appendSession(w.chunk, s)
+		w.chunk = appendSession(w.chunk, s, version)
 		w.endRecord()
 	}
 	var sum uint64
@@ -400,6 +445,9 @@ func TestLoadRejectsBadContent(t *testing.T) {
 		"negative zxid":         craft(-1, nil, good, nil),
 		"duplicate sessions":    craft(zxid, dupSessions, good, nil),
 		"unsorted sessions":     craft(zxid, richSessions, good, nil),
+		"unknown version":       craftVersion(3, zxid, nil, good, nil),
+		"v2 without a kind":     craftVersion(2, zxid, []Session{{ID: 1}, {ID: 2}}, good, nil),
+		"unknown session kind":  craftVersion(2, zxid, []Session{{ID: 1, Kind: txn.SessionRemote + 1}}, good, nil),
 	}
 	for name, b := range cases {
 		err := load(b)
@@ -733,6 +781,7 @@ func FuzzLoad(f *testing.F) {
 	small := smallFile(f)
 	f.Add(small)
 	f.Add(craft(5, []Session{{ID: 1, Timeout: 2}}, records(tree.New()), nil))
+	f.Add(craft(5, []Session{{ID: 1, Timeout: 2, Kind: txn.SessionRemote}, {ID: 3}}, records(tree.New()), nil))
 	f.Add([]byte{})
 	f.Add([]byte(magic))
 	cut := slices.Clone(small[:len(small)/2])
