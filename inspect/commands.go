@@ -288,7 +288,7 @@ func writeSnapshotText(w io.Writer, s *Snapshot) {
 	for _, ss := range s.Sessions {
 		n := 0
 		s.Tree.Ephemerals(ss.ID, func(string) bool { n++; return true })
-		fmt.Fprintf(w, "session %#x timeout=%dms ephemerals=%d\n", ss.ID, ss.Timeout, n)
+		fmt.Fprintf(w, "session %#x timeout=%dms ephemerals=%d%s\n", ss.ID, ss.Timeout, n, formatSessionKind(ss.Kind))
 	}
 }
 
@@ -337,6 +337,9 @@ type JSONSession struct {
 	ID         string `json:"id"`
 	TimeoutMs  int32  `json:"timeout_ms"`
 	Ephemerals int    `json:"ephemerals"` // nodes it owns
+	// SessionKind is where its client is, in-process or remote; absent
+	// for a snapshot written before kinds were recorded.
+	SessionKind string `json:"session_kind,omitempty"`
 }
 
 func writeSnapshotJSON(w io.Writer, s *Snapshot) error {
@@ -365,7 +368,8 @@ func writeSnapshotJSON(w io.Writer, s *Snapshot) error {
 		}
 		n := 0
 		s.Tree.Ephemerals(ss.ID, func(string) bool { n++; return true })
-		err = enc.Encode(JSONSession{Kind: "session", ID: hex64(ss.ID), TimeoutMs: ss.Timeout, Ephemerals: n})
+		err = enc.Encode(JSONSession{Kind: "session", ID: hex64(ss.ID), TimeoutMs: ss.Timeout, Ephemerals: n,
+			SessionKind: sessionKindName(ss.Kind)})
 	}
 	return err
 }

@@ -113,12 +113,14 @@ func FormatRecord(t *txn.Txn) string {
 //	setData          PATH data=DATA version=N
 //	setACL           PATH acl=ACL aversion=N
 //	check            PATH version=N
-//	createSession    SESSION timeout=MSms
+//	createSession    SESSION timeout=MSms [kind=in-process|remote]
 //	closeSession     SESSION [ephemerals=[PATH ...]]
 //	epoch            EPOCH
 //
-// A closeSession without a list deletes every ephemeral the session owns:
-// the log stores no list when there is none, or when it is too long.
+// A createSession without a kind was logged before kinds were (format
+// version 1). A closeSession without a list deletes every ephemeral the
+// session owns: the log stores no list when there is none, or when it is
+// too long.
 func formatOp(b *strings.Builder, op *txn.Op) {
 	b.WriteString(op.Type.String())
 	switch op.Type {
@@ -137,7 +139,7 @@ func formatOp(b *strings.Builder, op *txn.Op) {
 	case txn.TypeCheck:
 		fmt.Fprintf(b, " %s version=%d", op.Path, op.Version)
 	case txn.TypeCreateSession:
-		fmt.Fprintf(b, " %#x timeout=%dms", op.Session, op.Timeout)
+		fmt.Fprintf(b, " %#x timeout=%dms%s", op.Session, op.Timeout, formatSessionKind(op.Kind))
 	case txn.TypeCloseSession:
 		fmt.Fprintf(b, " %#x", op.Session)
 		if op.Paths != nil {
@@ -208,9 +210,11 @@ type JSONOp struct {
 	// the expected version (check).
 	Version *int32 `json:"version,omitempty"`
 	// Session is the session created or closed, Timeout its timeout
-	// (createSession).
-	Session   string `json:"session,omitempty"`
-	TimeoutMs *int32 `json:"timeout_ms,omitempty"`
+	// and SessionKind where its client is, in-process or remote, absent
+	// if the record predates kinds (createSession).
+	Session     string `json:"session,omitempty"`
+	TimeoutMs   *int32 `json:"timeout_ms,omitempty"`
+	SessionKind string `json:"session_kind,omitempty"`
 	// Ephemerals are the ephemerals a closeSession deletes, in order;
 	// null means all the session owns (the record was too large to list
 	// them).
@@ -237,6 +241,22 @@ func RecordJSON(t *txn.Txn, layout znode.Layout) JSONRecord {
 
 func ptr[T any](v T) *T { return &v }
 
+// sessionKindName is a session kind's name, "" if unknown.
+func sessionKindName(k txn.SessionKind) string {
+	if k == txn.SessionKindUnknown {
+		return ""
+	}
+	return k.String()
+}
+
+// formatSessionKind is " kind=NAME", or "" for an unknown kind.
+func formatSessionKind(k txn.SessionKind) string {
+	if k == txn.SessionKindUnknown {
+		return ""
+	}
+	return " kind=" + k.String()
+}
+
 func opJSON(op *txn.Op) JSONOp {
 	j := JSONOp{Type: op.Type.String()}
 	switch op.Type {
@@ -256,7 +276,7 @@ func opJSON(op *txn.Op) JSONOp {
 	case txn.TypeCheck:
 		j.Path, j.Version = op.Path, ptr(op.Version)
 	case txn.TypeCreateSession:
-		j.Session, j.TimeoutMs = hex64(op.Session), ptr(op.Timeout)
+		j.Session, j.TimeoutMs, j.SessionKind = hex64(op.Session), ptr(op.Timeout), sessionKindName(op.Kind)
 	case txn.TypeCloseSession:
 		j.Session, j.Ephemerals = hex64(op.Session), ptr(op.Paths)
 	case txn.TypeEpoch:

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zkembed/zkembed/inspect"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -138,6 +139,8 @@ func TestLogDumpJSONFields(t *testing.T) {
 			case "epoch":
 				require.NotNil(t, op.Epoch)
 				assert.Equal(t, int64(1), *op.Epoch)
+			case "createSession":
+				assert.Equal(t, "in-process", op.SessionKind, "the fixture's sessions are NewSession's")
 			}
 		}
 	}
@@ -146,6 +149,25 @@ func TestLogDumpJSONFields(t *testing.T) {
 	assert.Equal(t, f.last.String(), records[len(records)-1].Zxid)
 	for _, typ := range []string{"create", "delete", "deleteContainer", "setData", "setACL", "check", "createSession", "closeSession", "epoch"} {
 		assert.True(t, seen[typ], "the fixture's log has a %s op", typ)
+	}
+}
+
+// A createSession shows its session's kind, in text and JSON, and nothing
+// for a record logged before kinds were.
+func TestCreateSessionKind(t *testing.T) {
+	for kind, want := range map[txn.SessionKind]string{
+		txn.SessionKindUnknown: "", txn.SessionInProcess: "in-process", txn.SessionRemote: "remote",
+	} {
+		rec := &txn.Txn{Zxid: 3, Session: 0x10, Ops: []txn.Op{{Type: txn.TypeCreateSession, Session: 0x10, Timeout: 4000, Kind: kind}}}
+		text := "createSession 0x10 timeout=4000ms"
+		if want != "" {
+			text += " kind=" + want
+		}
+		assert.True(t, strings.HasSuffix(inspect.FormatRecord(rec), text), "%v: %s", kind, inspect.FormatRecord(rec))
+		assert.Equal(t, want, inspect.RecordJSON(rec, znode.DefaultLayout).Ops[0].SessionKind, "%v", kind)
+		line, err := json.Marshal(inspect.RecordJSON(rec, znode.DefaultLayout))
+		require.NoError(t, err)
+		assert.Equal(t, want != "", strings.Contains(string(line), `"session_kind"`), "%s", line)
 	}
 }
 
