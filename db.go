@@ -228,10 +228,14 @@ func open(o Options, dir string) (*DB, error) {
 }
 
 // recover replays the log into the empty engine. Sessions it restores
-// belong to a previous process: unless Options.ResumeSessions is set they
-// are closed now, each by a logged closeSession that deletes its
-// ephemerals; otherwise, like ZooKeeper after a restart, each gets a full
-// timeout for its client to come back.
+// belong to a previous process, and their kind decides what becomes of
+// them. A remote session (opened by a wire client) is resumed: like
+// ZooKeeper after a restart, it gets a full timeout for its client to
+// reconnect. An in-process session (DB.NewSession) can never be reclaimed,
+// its process being gone: it is closed now by a logged closeSession that
+// deletes its ephemerals. So is a session of unknown kind (logged before
+// kinds were), unless Options.ResumeSessions, which resumes in-process
+// sessions and those of unknown kind too.
 func (db *DB) recover() error {
 	db.mu.Lock()
 	err := db.recoverLocked()
@@ -284,6 +288,7 @@ func (db *DB) recoverLocked() error {
 		if err := db.applyLocked(x); err != nil {
 			return err
 		}
+		db.restoreKindsLocked(x)
 		if d, _ := db.mu.working.Digest(); x.HasDigest && d != x.Digest {
 			return fmt.Errorf("%w: after %v the tree digest is %#016x, the log says %#016x", znode.ErrDataInconsistency, x.Zxid, d, x.Digest)
 		}
@@ -295,13 +300,26 @@ func (db *DB) recoverLocked() error {
 	db.sync.durable = db.mu.working.Zxid()
 	for _, id := range sortedSessionIDs(db.mu.sessions) {
 		st := db.mu.sessions[id]
-		if db.opts.ResumeSessions {
+		if st.kind == txn.SessionRemote || db.opts.ResumeSessions {
 			db.touchAndQueueLocked(st)
 		} else if err := db.closeSessionLocked(st, "closeSession"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// restoreKindsLocked gives the sessions a replayed record created the kind
+// it logged (applyLocked builds their state; a live session gets its kind
+// in newSession). REQUIRES: db.mu held.
+func (db *DB) restoreKindsLocked(x *txn.Txn) {
+	for i := range x.Ops {
+		if op := &x.Ops[i]; op.Type == txn.TypeCreateSession {
+			if st := db.mu.sessions[op.Session]; st != nil {
+				st.kind = op.Kind
+			}
+		}
+	}
 }
 
 // firstSessionID picks the first session id. Like ZooKeeper's
@@ -398,9 +416,9 @@ func checkCtx(ctx context.Context, op, path string) error {
 }
 
 // Dump writes a canonical text form of the engine's state: the tree
-// (tree.Dump) and the open sessions with their timeouts. Two engines that
-// received the same calls on the same virtual clock and seed dump the same
-// bytes.
+// (tree.Dump) and the open sessions with their timeouts and kinds. Two
+// engines that received the same calls on the same virtual clock and seed
+// dump the same bytes.
 func (db *DB) Dump(w io.Writer) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -409,7 +427,7 @@ func (db *DB) Dump(w io.Writer) error {
 	}
 	for _, id := range sortedSessionIDs(db.mu.sessions) {
 		s := db.mu.sessions[id]
-		if _, err := fmt.Fprintf(w, "session %#x timeout=%v\n", id, s.timeout); err != nil {
+		if _, err := fmt.Fprintf(w, "session %#x timeout=%v kind=%v\n", id, s.timeout, s.kind); err != nil {
 			return err
 		}
 	}

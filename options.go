@@ -55,10 +55,17 @@ type Options struct {
 	// Default 0: never-used containers are kept forever.
 	ContainerMaxNeverUsed time.Duration
 
-	// ResumeSessions keeps the sessions a reopened engine restores from its
-	// log, each with a full timeout to be reclaimed, as ZooKeeper does after
-	// a restart. Default false: they belonged to the previous process, so
-	// Open closes them, deleting their ephemerals in logged transactions.
+	// ResumeSessions resumes every session a reopened engine restores,
+	// in-process ones included. By default Open tells them apart: a
+	// remote session (opened by a client of the wire protocol, see
+	// Server) is resumed with a full timeout for its client to reconnect,
+	// as ZooKeeper does after a restart; an in-process session
+	// (DB.NewSession) belonged to the previous process and can never be
+	// reclaimed, so Open closes it, deleting its ephemerals in a logged
+	// transaction. A session logged before kinds were (format version 1
+	// of the log or snapshot) is of unknown kind and closed too, unless
+	// ResumeSessions. Default false. A resumed session nobody reclaims
+	// expires after its timeout, its ephemerals with it.
 	ResumeSessions bool
 
 	// FS is the filesystem a data directory lives on. Default: the

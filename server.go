@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/wire"
 	"github.com/zkembed/zkembed/znode"
 )
@@ -39,13 +40,13 @@ import (
 // connection until then: a client that reconnects with the session id and
 // password gets the session back, and sets its watches again
 // (setWatches), since a connection's watches end with it, as in ZooKeeper.
-// They survive a restart of the process too when the engine is opened
-// with Options.ResumeSessions (zkembed serve does): each restored session
-// gets one timeout for its client to come back. The option is
-// engine-wide, as in ZooKeeper, which does not tell one client from
-// another: the in-process sessions of an engine that also serves remote
-// ones are resumed too, and since nobody reclaims them they expire after
-// their timeout (their ephemerals go then, not at Open).
+// They survive a restart of the process too, when the engine is opened
+// on the same log: a session opened by the handshake is logged as remote,
+// and a reopened engine resumes it with one timeout for its client to come
+// back, while it closes the in-process sessions (DB.NewSession) of the
+// previous process at Open (see Options.ResumeSessions). An engine that
+// both embeds sessions and serves the wire protocol thus gets each rule
+// for its own sessions.
 
 // ServerOptions configure a Server. The zero value is ZooKeeper's defaults.
 type ServerOptions struct {
@@ -406,8 +407,8 @@ func (c *conn) handshake() bool {
 	}
 	var st *sessionState
 	if req.SessionID == 0 {
-		sess, err := db.NewSession(context.Background(), &SessionOptions{
-			Timeout: time.Duration(req.Timeout) * time.Millisecond, IdleExpiry: true, Addr: c.addr})
+		sess, err := db.newSession(context.Background(), &SessionOptions{
+			Timeout: time.Duration(req.Timeout) * time.Millisecond, IdleExpiry: true, Addr: c.addr}, txn.SessionRemote)
 		if err != nil {
 			return false
 		}
@@ -574,8 +575,9 @@ func (db *DB) reattach(id int64, password []byte, addr netip.Addr, timeout time.
 		return nil
 	}
 	st.who.Store(db.identityFor(addr))
-	// A session restored after a restart (Options.ResumeSessions) is now
-	// held by a client again, and expires as a wire session does.
+	// A session resumed after a restart is now held by a client again, and
+	// expires as a wire session does (an in-process session resumed with
+	// Options.ResumeSessions too).
 	st.idleExpiry.Store(true)
 	st.live.Store(db.negotiateTimeout(timeout).Milliseconds())
 	db.touchAndQueueLocked(st)

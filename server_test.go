@@ -245,12 +245,12 @@ func TestWireSessionReattachAndExpiry(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "the ephemeral of the expired session is gone")
 }
 
-// A wire session survives a restart of the engine's process when the
-// engine resumes sessions (zkembed serve): go-zk reconnects to the new
-// server with its id and password and finds its ephemeral.
+// A wire session survives a restart of the engine's process (a remote
+// session is resumed without Options.ResumeSessions): go-zk reconnects to
+// the new server with its id and password and finds its ephemeral.
 func TestWireSessionSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	opts := &zkembed.Options{ResumeSessions: true}
+	opts := &zkembed.Options{}
 	db, err := zkembed.Open(dir, opts)
 	require.NoError(t, err)
 	srv := zkembed.NewServer(db, nil)

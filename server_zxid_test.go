@@ -1,6 +1,7 @@
 package zkembed_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -29,19 +30,28 @@ type rawConn struct {
 
 // dialRaw connects to srv in process and opens a new session.
 func dialRaw(t testing.TB, srv *zkembed.Server) *rawConn {
+	c, hello := dialRawSession(t, srv, 0, make([]byte, 16))
+	require.NotZero(t, hello.SessionID)
+	return c
+}
+
+// dialRawSession connects to srv in process with a connect request for
+// session id (0: a new one) and password, and returns the connection and
+// the server's answer.
+func dialRawSession(t testing.TB, srv *zkembed.Server, id int64, password []byte) (*rawConn, wire.ConnectResponse) {
 	nc, err := srv.Dial("tcp", "127.0.0.1:2181", time.Second)
 	require.NoError(t, err)
 	t.Cleanup(func() { nc.Close() })
 	c := &rawConn{nc: nc}
 	require.NoError(t, c.write(func(e *wire.Encoder) {
-		(&wire.ConnectRequest{Timeout: 10000, Password: make([]byte, 16)}).Encode(e)
+		(&wire.ConnectRequest{Timeout: 10000, SessionID: id, Password: password}).Encode(e)
 	}))
 	d, err := c.frame()
 	require.NoError(t, err)
 	hello, err := wire.DecodeConnectResponse(d.Rest())
 	require.NoError(t, err)
-	require.NotZero(t, hello.SessionID)
-	return c
+	hello.Password = bytes.Clone(hello.Password) // not the read buffer's
+	return c, hello
 }
 
 func (c *rawConn) write(fill func(e *wire.Encoder)) error {

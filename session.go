@@ -55,6 +55,12 @@ type Session struct {
 type sessionState struct {
 	id      int64
 	timeout time.Duration // as logged
+	// kind says where the session's client is, as logged: in process
+	// (NewSession) or remote (the wire server's handshake); unknown for a
+	// session logged before kinds. It decides whether a reopened engine
+	// closes or resumes the session (see DB.recover). Set under DB.mu
+	// when the session is created or restored, never changed.
+	kind txn.SessionKind
 	// live is the timeout (ms) negotiated by the session's latest
 	// connection, which its expiry follows: ZooKeeper touches a session
 	// with its connection's timeout, and a client that reconnects may ask
@@ -141,8 +147,16 @@ func newSessionState(id int64, timeoutMillis int32, who *acl.Identity) *sessionS
 
 // NewSession opens a session. Its id comes from the engine's seeded sequence
 // and its password from the id, exactly as ZooKeeper derives it; opening it is
-// a createSession transaction with its own zxid.
+// a createSession transaction with its own zxid. The session is in-process:
+// it ends with its process, so an engine reopened on its log closes it
+// (unless Options.ResumeSessions).
 func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, error) {
+	return db.newSession(ctx, opts, txn.SessionInProcess)
+}
+
+// newSession is NewSession for a session of the given kind: the wire
+// server's handshake opens remote ones.
+func (db *DB) newSession(ctx context.Context, opts *SessionOptions, kind txn.SessionKind) (*Session, error) {
 	if err := checkCtx(ctx, "createSession", ""); err != nil {
 		return nil, err
 	}
@@ -157,11 +171,12 @@ func (db *DB) NewSession(ctx context.Context, opts *SessionOptions) (*Session, e
 			return &OpError{Op: "createSession", Err: ErrClosed}
 		}
 		id := db.mu.nextSession
-		op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds())}
+		op := txn.Op{Type: txn.TypeCreateSession, Session: id, Timeout: int32(timeout.Milliseconds()), Kind: kind}
 		if err := db.commitOneLocked(id, db.nowMillis(), op); err != nil {
 			return &OpError{Op: "createSession", Err: err}
 		}
 		st = db.mu.sessions[id]
+		st.kind = kind // replay sets it from the record (DB.recoverLocked)
 		st.idleExpiry.Store(o.IdleExpiry)
 		st.addr = o.Addr
 		st.who.Store(db.identityFor(o.Addr))

@@ -39,7 +39,8 @@ type snapshotJob struct {
 func (db *DB) captureSessionsLocked() []snapshot.Session {
 	out := make([]snapshot.Session, 0, len(db.mu.sessions)+1)
 	for _, id := range sortedSessionIDs(db.mu.sessions) {
-		out = append(out, snapshot.Session{ID: id, Timeout: int32(db.mu.sessions[id].timeout.Milliseconds())})
+		st := db.mu.sessions[id]
+		out = append(out, snapshot.Session{ID: id, Timeout: int32(st.timeout.Milliseconds()), Kind: st.kind})
 	}
 	return append(out, snapshot.Session{ID: db.mu.nextSession, Timeout: nextSessionMarker})
 }
@@ -165,7 +166,9 @@ func (db *DB) loadSnapshot() (znode.Zxid, []error, error) {
 			db.mu.nextSession = max(db.mu.nextSession, s.ID)
 			continue
 		}
-		db.mu.sessions[s.ID] = newSessionState(s.ID, s.Timeout, db.auth.Identity())
+		st := newSessionState(s.ID, s.Timeout, db.auth.Identity())
+		st.kind = s.Kind
+		db.mu.sessions[s.ID] = st
 		db.mu.nextSession = max(db.mu.nextSession, s.ID+1)
 	}
 	return meta.Zxid, skipped, nil

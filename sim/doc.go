@@ -30,9 +30,10 @@
 //     before it; reopened, the engine holds that write wholly or not at
 //     all, and everything before it;
 //   - after every crash every write is there (each was acknowledged
-//     before the crash), the previous process's sessions are closed with
-//     their ephemerals, and every node, its Stat fields and data equal the
-//     model's; the same at the end, with the engine's own Check.
+//     before the crash), the previous process's sessions (in-process
+//     ones: DB.NewSession) are closed with their ephemerals, and every
+//     node, its Stat fields and data equal the model's; the same at the
+//     end, with the engine's own Check.
 //
 // Determinism: a Config gives the same canonical history (Result.History,
 // one line per step with its outcome and zxid, one per watch event with

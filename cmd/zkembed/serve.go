@@ -21,6 +21,8 @@ func runServe(args []string) error {
 	fs.Parse(args)
 	// Every session of a server belongs to a remote client, which may come
 	// back after a restart: restored sessions get a timeout to reconnect.
+	// The engine resumes remote sessions anyway; ResumeSessions also
+	// resumes those of a data directory written before sessions had kinds.
 	db, err := zkembed.Open(*dir, &zkembed.Options{ExtendedTypes: true, ResumeSessions: true})
 	if err != nil {
 		return err
