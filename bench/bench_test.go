@@ -92,3 +92,16 @@ func TestLockWorkload(t *testing.T) {
 		require.Positive(t, r.Handoffs, r.Target)
 	}
 }
+
+func TestDiskSync(t *testing.T) {
+	dir := t.TempDir()
+	r, err := bench.DiskSync(dir, 50*time.Millisecond)
+	require.NoError(t, err)
+	require.Positive(t, r.Syncs)
+	require.LessOrEqual(t, r.P50, r.P99)
+	require.Positive(t, r.PerSec)
+	require.Contains(t, r.String(), "fdatasync")
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "DiskSync removes its file")
+}

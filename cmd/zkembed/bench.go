@@ -77,6 +77,11 @@ func runBench(args []string) error {
 			fmt.Println(c)
 		}
 	}
+	disk, err := bench.DiskSync("", *durable)
+	if err != nil {
+		return err
+	}
+	fmt.Println(disk)
 	if *recoveryNodes > 0 {
 		rep, err := bench.Recovery(bench.RecoveryConfig{Nodes: *recoveryNodes, LogRecords: *recoveryNodes / 10, DataSize: *dataSize})
 		if err != nil {
@@ -165,6 +170,11 @@ func runWireBench(vs string, d time.Duration, dataSize int) error {
 			}
 			fmt.Printf("for scale: %s %8.0f ops/s\n", raw.Name, raw.OpsPerSec)
 		}
+		disk, err := bench.DiskSync("", d)
+		if err != nil {
+			return err
+		}
+		fmt.Println("for scale:", disk)
 	}
 	return nil
 }
