@@ -298,7 +298,9 @@ func (db *DB) applyLocked(x *txn.Txn) error {
 		op := &x.Ops[i]
 		switch op.Type {
 		case txn.TypeCreateSession:
-			db.mu.sessions[op.Session] = newSessionState(op.Session, op.Timeout, db.auth.Identity())
+			st := newSessionState(op.Session, op.Timeout, db.auth.Identity())
+			st.kind = op.Kind
+			db.mu.sessions[op.Session] = st
 			db.mu.nextSession = max(db.mu.nextSession, op.Session+1)
 		case txn.TypeCloseSession:
 			s := db.mu.sessions[op.Session]

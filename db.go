@@ -288,7 +288,6 @@ func (db *DB) recoverLocked() error {
 		if err := db.applyLocked(x); err != nil {
 			return err
 		}
-		db.restoreKindsLocked(x)
 		if d, _ := db.mu.working.Digest(); x.HasDigest && d != x.Digest {
 			return fmt.Errorf("%w: after %v the tree digest is %#016x, the log says %#016x", znode.ErrDataInconsistency, x.Zxid, d, x.Digest)
 		}
@@ -307,19 +306,6 @@ func (db *DB) recoverLocked() error {
 		}
 	}
 	return nil
-}
-
-// restoreKindsLocked gives the sessions a replayed record created the kind
-// it logged (applyLocked builds their state; a live session gets its kind
-// in newSession). REQUIRES: db.mu held.
-func (db *DB) restoreKindsLocked(x *txn.Txn) {
-	for i := range x.Ops {
-		if op := &x.Ops[i]; op.Type == txn.TypeCreateSession {
-			if st := db.mu.sessions[op.Session]; st != nil {
-				st.kind = op.Kind
-			}
-		}
-	}
 }
 
 // firstSessionID picks the first session id. Like ZooKeeper's

@@ -176,7 +176,6 @@ func (db *DB) newSession(ctx context.Context, opts *SessionOptions, kind txn.Ses
 			return &OpError{Op: "createSession", Err: err}
 		}
 		st = db.mu.sessions[id]
-		st.kind = kind // replay sets it from the record (DB.recoverLocked)
 		st.idleExpiry.Store(o.IdleExpiry)
 		st.addr = o.Addr
 		st.who.Store(db.identityFor(o.Addr))
