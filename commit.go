@@ -36,8 +36,9 @@ import (
 // later write may be validated against it. Reads go on from the last durable
 // root.
 
-// syncState is the group commit's state, guarded by its own mutex: waiters
-// must not hold DB.mu while a batch syncs. Lock order: DB.mu, then sync.mu.
+// syncState is the group commit's state, guarded by its own mutex (but for
+// the leader's spare slices): waiters must not hold DB.mu while a batch
+// syncs. Lock order: DB.mu, then sync.mu.
 type syncState struct {
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -47,10 +48,16 @@ type syncState struct {
 
 	// The leader's emptied record and event slices, handed back to DB.mu
 	// for the next batch: without them every batch would regrow both from
-	// nothing, a few allocations per record. Only the leader touches them.
+	// nothing, a few allocations per record. Not guarded by mu: only the
+	// sync leader (leading set) touches them.
 	spareBatch  []*txn.Txn
 	spareEvents []notice
 }
+
+// maxSpare bounds the slices a leader keeps for the next batch, so that one
+// huge batch (a closeSession of a session with 100k ephemerals emits 200k
+// events) does not pin its memory for the life of the engine.
+const maxSpare = 4096
 
 // ErrFailed is returned for writes once the engine has stopped accepting
 // them after a storage failure. It wraps ErrConnectionLoss: as with a lost
@@ -154,9 +161,14 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		db.writeSnapshotInBackground(job)
 	}
 	last := batch[len(batch)-1].Zxid
-	clear(batch) // the spares must not keep records or paths alive
-	clear(events)
-	db.sync.spareBatch, db.sync.spareEvents = batch[:0], events[:0]
+	if cap(batch) <= maxSpare {
+		clear(batch) // a spare must not keep records alive
+		db.sync.spareBatch = batch[:0]
+	}
+	if cap(events) <= maxSpare {
+		clear(events) // nor paths and ACLs
+		db.sync.spareEvents = events[:0]
+	}
 	return last, nil
 }
 

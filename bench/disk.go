@@ -12,9 +12,9 @@ import (
 
 // DiskSyncResult is the latency of the disk's data sync alone.
 type DiskSyncResult struct {
-	Syncs    int
-	P50, P99 time.Duration
-	PerSec   float64 // syncs per second, one after the other
+	Syncs    int           // syncs measured
+	P50, P99 time.Duration // their latency percentiles
+	PerSec   float64       // syncs per second, one after the other
 }
 
 // String renders the result on one line.
@@ -29,8 +29,13 @@ func (r DiskSyncResult) String() string {
 // write's acknowledgement, as a go-zookeeper caller does, cannot complete
 // more synced writes per second than PerSec on this disk, whatever the
 // server does. (The file is written in place, so the sync need not touch
-// the file's size: the cheapest sync there is.)
+// the file's size: the cheapest sync there is.) dir "" is the system's
+// temporary directory, which may not be on the disk a data directory uses;
+// d ≤ 0 means 2s.
 func DiskSync(dir string, d time.Duration) (DiskSyncResult, error) {
+	if d <= 0 {
+		d = 2 * time.Second
+	}
 	parent, err := os.MkdirTemp(dir, "zkembed-disksync-")
 	if err != nil {
 		return DiskSyncResult{}, err

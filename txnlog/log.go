@@ -69,6 +69,8 @@ import (
 type Log interface {
 	// Append stores records, whose zxids must be strictly increasing and
 	// above every stored zxid. The records must not be modified afterwards.
+	// Append must not keep the records slice itself once it returns (the
+	// engine reuses it); it may keep the records it points to.
 	Append(records ...*txn.Txn) error
 	// Replay calls fn with every record whose zxid is above after, in zxid
 	// order, stopping at the first error fn returns.
