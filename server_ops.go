@@ -63,8 +63,8 @@ func (c *conn) serve(frame []byte) bool {
 		c.reply(h.Xid, 0, err, nil)
 		return true
 	case wire.OpCloseSession:
-		err := s.Close(ctx)
-		c.reply(h.Xid, 0, err, nil)
+		zxid, err := s.close(ctx)
+		c.reply(h.Xid, zxid, err, nil)
 		c.endAfterFlush()
 		return false
 	}

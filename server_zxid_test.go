@@ -103,7 +103,8 @@ func (c *rawConn) call(op int32, req wire.Request) (zxid int64, code znode.Code,
 // and setACL, whose replies show none, the record the log holds at that
 // zxid. A failed write has no zxid of its own (it is not logged): its
 // reply carries the last zxid, as a read's does. Per connection, reply
-// zxids never go back.
+// zxids never go back. The closeSession that ends each connection is a
+// write like the others.
 func TestWireWriteReplyZxidIsTheWrites(t *testing.T) {
 	log := txnlog.NewMem() // a log: group commit publishes batches of writes
 	e := zktest.New(t, &zkembed.Options{Log: log})
@@ -227,5 +228,58 @@ func writeRounds(c *rawConn, i, rounds int, got *[]wrote) error {
 			return err
 		}
 	}
-	return nil
+	// Ending the session is a logged write too; its reply carries the
+	// zxid of the closeSession record (others are still writing).
+	_, _, err := call(wire.OpCloseSession, &wire.EmptyRequest{}, znode.CodeOK, txn.TypeCloseSession, "")
+	return err
+}
+
+// A closeSession's reply carries the zxid of its closeSession record, not
+// the last zxid: with writers on other connections, the engine's last
+// zxid may already be theirs when the close is answered.
+func TestWireCloseReplyZxidIsTheCloses(t *testing.T) {
+	log := txnlog.NewMem()
+	e := zktest.New(t, &zkembed.Options{Log: log})
+	const workers, sessions = 8, 30
+	conns := make([][]*rawConn, workers)
+	for i := range conns {
+		for range sessions {
+			conns[i] = append(conns[i], dialRaw(t, e.Server))
+		}
+	}
+	zxids := make([][]int64, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k, c := range conns[i] {
+				p := fmt.Sprintf("/w%d-%d", i, k)
+				if _, code, _, err := c.call(wire.OpCreate, &wire.CreateRequest{Path: p, ACL: znode.OpenACL()}); err != nil || code != znode.CodeOK {
+					errs[i] = fmt.Errorf("create %s: %v %v", p, code, err)
+					return
+				}
+				z, code, _, err := c.call(wire.OpCloseSession, &wire.EmptyRequest{})
+				if err != nil || code != znode.CodeOK {
+					errs[i] = fmt.Errorf("close after %s: %v %v", p, code, err)
+					return
+				}
+				zxids[i] = append(zxids[i], z)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	records := map[int64]*txn.Txn{}
+	for _, x := range log.Records() {
+		records[int64(x.Zxid)] = x
+	}
+	for i := range zxids {
+		for _, z := range zxids[i] {
+			x := records[z]
+			require.NotNil(t, x, "no record at a close's reply zxid %#x", z)
+			require.Equal(t, txn.TypeCloseSession, x.Ops[0].Type, "the record at a close's reply zxid %#x is %v", z, x)
+		}
+	}
 }

@@ -221,8 +221,15 @@ func (s *Session) Done() <-chan struct{} { return s.st.done }
 // closeSession transaction, and later calls fail with ErrSessionExpired.
 // Closing a closed session is a no-op.
 func (s *Session) Close(ctx context.Context) error {
+	_, err := s.close(ctx)
+	return err
+}
+
+// close is Close; it also returns the zxid of the closeSession record (0
+// if the session had ended already), which the wire server's reply carries.
+func (s *Session) close(ctx context.Context) (Zxid, error) {
 	if err := checkCtx(ctx, "closeSession", ""); err != nil {
-		return err
+		return 0, err
 	}
 	return s.db.endSession(s.st.id, "closeSession")
 }
@@ -235,11 +242,15 @@ func (db *DB) ExpireSession(ctx context.Context, id int64) error {
 	if err := checkCtx(ctx, "expireSession", ""); err != nil {
 		return err
 	}
-	return db.endSession(id, "expireSession")
+	_, err := db.endSession(id, "expireSession")
+	return err
 }
 
-func (db *DB) endSession(id int64, opName string) error {
-	return db.update(opName, "", func() error {
+// endSession logs the end of session id and returns the record's zxid (0
+// when a closeSession finds the session ended already).
+func (db *DB) endSession(id int64, opName string) (Zxid, error) {
+	var zxid Zxid
+	err := db.update(opName, "", func() error {
 		if db.mu.closed {
 			return &OpError{Op: opName, Err: ErrClosed}
 		}
@@ -250,8 +261,13 @@ func (db *DB) endSession(id int64, opName string) error {
 			}
 			return &OpError{Op: opName, Err: ErrSessionExpired}
 		}
-		return db.closeSessionLocked(st, opName)
+		if err := db.closeSessionLocked(st, opName); err != nil {
+			return err
+		}
+		zxid = db.mu.working.Zxid()
+		return nil
 	})
+	return zxid, err
 }
 
 // closeSessionLocked writes the closeSession transaction that ends st and
