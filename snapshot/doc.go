@@ -18,8 +18,10 @@
 // from zxid+1 on top of a loaded snapshot is exact, with no ZooKeeper-style
 // fuzzy-snapshot repair. Write never modifies the tree and may run while the
 // engine goes on writing to the tree it came from. It streams: its extra
-// memory is one chunk (64 KiB, or one record if larger) and a bufio buffer,
-// whatever the number of nodes.
+// memory is one chunk (64 KiB, or one record if larger) and a batch of 64
+// node records, whatever the number of nodes. It writes in small paced
+// steps, on a thread of lowered priority if asked (see WriteOptions and
+// writer.go), so that the engine's log keeps its fsync latency meanwhile.
 //
 // What Load verifies, before it returns anything:
 //   - the header (magic, format version, zxid, counts) and its CRC-32C;

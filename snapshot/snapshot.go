@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -85,70 +85,22 @@ const (
 
 var testMutant = mutantNone
 
-// writer streams records into chunks and chunks into a bufio.Writer,
-// keeping the CRC of every byte written.
-type writer struct {
-	bw    *bufio.Writer
-	crc   uint32
-	size  int64
-	chunk []byte
-	err   error
-	start time.Time
-	rate  int64 // bytes per second; 0: as fast as possible
-}
-
-// pace sleeps as needed to keep the average write rate at or below w.rate.
-func (w *writer) pace() {
-	if w.rate <= 0 {
-		return
-	}
-	due := w.start.Add(time.Duration(float64(w.size) / float64(w.rate) * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		time.Sleep(d)
-	}
-}
-
 // WriteOptions tune WriteWith.
 type WriteOptions struct {
-	// BytesPerSecond caps the average write rate; 0 means no cap. A large
-	// snapshot written at full speed takes the disk from the log's small
-	// fsyncs, and their latency with it.
+	// BytesPerSecond caps the average write rate; 0 or less means no cap.
+	// A large snapshot written at full speed takes the disk from the log's
+	// small fsyncs, and their latency with it. Whatever the rate, the
+	// bytes go to the file and to the disk in steps of 64 KiB.
 	BytesPerSecond int64
-}
 
-func (w *writer) write(b []byte) {
-	if w.err != nil {
-		return
-	}
-	w.crc = crc32Update(w.crc, b)
-	w.size += int64(len(b))
-	_, w.err = w.bw.Write(b)
+	// LowerPriority, if positive, is added to the nice value of the
+	// thread that encodes and writes the snapshot (Linux only; elsewhere
+	// it is ignored), so that when the CPUs are short, the kernel runs
+	// the threads that wait for the log's fsyncs first. WriteWith then
+	// writes on a new thread of its own, discarded afterwards, and waits
+	// for it: the caller's thread keeps its priority.
+	LowerPriority int
 }
-
-// endRecord cuts the chunk if the record just appended filled it.
-func (w *writer) endRecord() {
-	if len(w.chunk) >= chunkTarget {
-		w.flushChunk()
-	}
-}
-
-func (w *writer) flushChunk() {
-	if len(w.chunk) == 0 {
-		return
-	}
-	var lenBuf [binary.MaxVarintLen64]byte
-	l := binary.PutUvarint(lenBuf[:], uint64(len(w.chunk)))
-	c := crc32Update(crc32Update(0, lenBuf[:l]), w.chunk)
-	w.write(lenBuf[:l])
-	w.write(w.chunk)
-	w.write(binary.LittleEndian.AppendUint32(lenBuf[:0], c))
-	w.chunk = w.chunk[:0]
-	w.pace()
-}
-
-// bytesPerSync is how much of a snapshot is written before its writeback
-// is started.
-const bytesPerSync = 1 << 20
 
 // Write writes a snapshot of t and sessions to dir, which must exist, as
 // dir/FileName(t.Zxid()), replacing any file of that name. t must be a
@@ -161,7 +113,31 @@ func Write(fs vfs.FS, dir string, t *tree.Tree, sessions []Session) (Meta, error
 }
 
 // WriteWith is Write with options.
-func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts WriteOptions) (meta Meta, err error) {
+func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts WriteOptions) (Meta, error) {
+	if opts.LowerPriority <= 0 {
+		return writeWith(fs, dir, t, sessions, opts)
+	}
+	// On a thread of its own, whose priority is lowered and which the
+	// runtime discards afterwards (see lowerThreadPriority).
+	type result struct {
+		meta Meta
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		// Best effort: a sandbox may forbid it, and the snapshot is
+		// written all the same.
+		_ = lowerThreadPriority(opts.LowerPriority)
+		meta, err := writeWith(fs, dir, t, sessions, opts)
+		done <- result{meta, err}
+	}()
+	r := <-done
+	return r.meta, r.err
+}
+
+// writeWith is WriteWith on the calling thread.
+func writeWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts WriteOptions) (meta Meta, err error) {
 	zxid := t.Zxid()
 	if zxid < 0 {
 		return Meta{}, fmt.Errorf("snapshot: write: negative zxid %v", zxid)
@@ -196,11 +172,7 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 	}()
 
 	nodes := t.Len()
-	// Start writeback every bytesPerSync (sync_file_range, as pebble does
-	// for its own files): a snapshot is large, and one fsync of all of it
-	// at the end would queue the WAL's small fsyncs behind it.
-	synced := vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: bytesPerSync})
-	w := &writer{bw: bufio.NewWriterSize(synced, bufSize), chunk: make([]byte, 0, chunkTarget+4<<10), start: time.Now(), rate: opts.BytesPerSecond}
+	w := newWriter(f, opts) // small, paced steps: see writer.go
 	hdr := append([]byte(magic), version)
 	hdr = binary.AppendVarint(hdr, int64(zxid))
 	hdr = binary.AppendUvarint(hdr, uint64(len(ss)))
@@ -213,8 +185,7 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 	}
 	var digest uint64
 	count := 0
-	t.Walk(func(n *tree.Node) bool {
-		r := n.RecordView()
+	encode := func(r *tree.NodeRecord) bool {
 		switch {
 		case len(r.Path) > MaxPathSize:
 			w.err = fmt.Errorf("node %.64q...: path is %d bytes, over the limit of %d", r.Path, len(r.Path), MaxPathSize)
@@ -222,7 +193,7 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 			w.err = fmt.Errorf("node %s: data is %d bytes, over the limit of %d", r.Path, len(r.Data), MaxDataSize)
 		}
 		start := len(w.chunk)
-		w.chunk = tree.AppendRecord(w.chunk, &r)
+		w.chunk = tree.AppendRecord(w.chunk, r)
 		if size := len(w.chunk) - start; size > MaxRecordSize && w.err == nil {
 			w.err = fmt.Errorf("node %s: record is %d bytes, over the limit of %d", r.Path, size, MaxRecordSize)
 		}
@@ -230,7 +201,12 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 		count++
 		w.endRecord()
 		return w.err == nil
-	})
+	}
+	var batch walkBatch // nodes read a batch at a time: see walkBatch
+	t.Walk(func(n *tree.Node) bool { return batch.add(n, encode) })
+	if w.err == nil {
+		batch.flush(encode)
+	}
 	if w.err == nil && count != nodes {
 		w.err = fmt.Errorf("tree changed while written (%d nodes, then %d): not an immutable snapshot", nodes, count)
 	}
@@ -247,9 +223,6 @@ func WriteWith(fs vfs.FS, dir string, t *tree.Tree, sessions []Session, opts Wri
 	w.write(binary.LittleEndian.AppendUint32(nil, w.crc))
 	if w.err != nil {
 		return Meta{}, w.err
-	}
-	if err := w.bw.Flush(); err != nil {
-		return Meta{}, err
 	}
 	if testMutant != mutantNoFileSync {
 		if err := f.Sync(); err != nil {
