@@ -91,9 +91,21 @@ type Options struct {
 	SnapshotRetain int
 
 	// SnapshotBytesPerSecond caps how fast snapshots are written, so that
-	// a large one leaves the disk to the log's fsyncs (synced write p99 on
-	// a 1M-znode tree fell from about 4.8ms to 1.6-1.9ms at 50 MiB/s; see
-	// BENCHMARKS.md). Default 64 MiB/s; negative means no cap.
+	// a large one leaves the disk and the CPUs to the log's fsyncs (synced
+	// write p99 on a 1M-znode tree fell from about 4.8ms to 1.6-1.9ms at
+	// 50 MiB/s; see BENCHMARKS.md). Default 64 MiB/s; negative means no
+	// cap.
+	//
+	// It also bounds how well snapshots keep up with writes. A snapshot of
+	// S bytes takes S/rate (1M znodes of 100 bytes: 160 MB, 2.5 s at the
+	// default), so snapshots keep up with SnapshotEvery as long as the
+	// engine logs fewer than SnapshotEvery×rate/S records per second
+	// (about 40k/s for that tree, the durable setData rate of 16 writers
+	// on the 2-CPU VM of BENCHMARKS.md). Faster than that, each snapshot starts as soon as the last
+	// one ends, and the log after the newest snapshot — what a restart
+	// replays — holds up to SnapshotEvery records plus S/rate seconds'
+	// worth, instead of SnapshotEvery. Set it no lower than S × peak
+	// records per second ÷ SnapshotEvery.
 	SnapshotBytesPerSecond int64
 
 	// Log receives every transaction record in zxid order; Open replays the

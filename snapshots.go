@@ -28,6 +28,20 @@ import (
 
 const nextSessionMarker = -1
 
+// snapshotNice is how much lower than the engine's other threads the
+// thread writing a snapshot runs (its nice value; Linux only, see
+// snapshot.WriteOptions.LowerPriority). A snapshot of 1M znodes takes
+// 0.3–0.8 s of CPU (more in a tree that writes have scattered over the
+// heap) in slices of a few hundred µs, and on a 2-CPU machine those slices
+// delayed the threads waking from the log's fdatasync. At nice 10, synced
+// write p99 while snapshots were written fell from 3.7 ms to 1.8 ms,
+// everything else equal (0.8 ms without snapshots; BENCHMARKS.md,
+// 2026-12-06 session 7). Nice 19 measured worse (2.4 ms against 1.7 ms):
+// a thread that seldom gets a CPU holds one of the Go scheduler's Ps while
+// it waits for one. When the CPUs are busy the snapshot takes longer,
+// which the pacer allows for (it never catches up in a burst).
+const snapshotNice = 10
+
 // snapshotJob is a snapshot captured at a batch cut.
 type snapshotJob struct {
 	root     *tree.Tree
@@ -80,7 +94,10 @@ func (db *DB) writeSnapshot(job *snapshotJob) (snapshot.Meta, error) {
 	db.snapshotMu.Lock()
 	defer db.snapshotMu.Unlock()
 	dir := db.snapshotDir()
-	meta, err := snapshot.WriteWith(db.fs, dir, job.root, job.sessions, snapshot.WriteOptions{BytesPerSecond: db.opts.SnapshotBytesPerSecond})
+	meta, err := snapshot.WriteWith(db.fs, dir, job.root, job.sessions, snapshot.WriteOptions{
+		BytesPerSecond: db.opts.SnapshotBytesPerSecond,
+		LowerPriority:  snapshotNice,
+	})
 	if err != nil {
 		return meta, fmt.Errorf("zkembed: snapshot at %v: %w", job.root.Zxid(), err)
 	}
