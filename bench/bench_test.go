@@ -59,7 +59,7 @@ func TestWorkloads(t *testing.T) {
 	t.Log(rep)
 	require.Positive(t, rep.Recovery.SnapshotZxid, "recovery starts from the snapshot")
 	require.Equal(t, rep.LogRecords, rep.Recovery.Replayed, "and replays exactly the log after it")
-	icfg := bench.SnapshotImpactConfig{Nodes: 5000, Writers: 2, Duration: 200 * time.Millisecond}
+	icfg := bench.SnapshotImpactConfig{Nodes: 5000, Writers: 2, Duration: 200 * time.Millisecond, Rounds: 2}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		icfg = bench.SnapshotImpactConfig{}
 	}
@@ -67,6 +67,8 @@ func TestWorkloads(t *testing.T) {
 	require.NoError(t, err)
 	t.Log(impact)
 	require.Positive(t, impact.Snapshots)
+	require.Len(t, impact.Windows, 2*2)
+	require.Greater(t, impact.MinOverlap, 0.5, "the during windows are mostly snapshot writing")
 	wcfg := bench.WatchConfig{Sessions: 500, Samples: 200, Watches: 2000, Others: 500, Rounds: 1}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		wcfg = bench.WatchConfig{}

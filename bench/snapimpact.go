@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,31 +15,77 @@ import (
 
 // SnapshotImpactConfig sizes the snapshot-impact workload.
 type SnapshotImpactConfig struct {
-	Dir      string        // parent for the data directory (default os.TempDir())
-	Nodes    int           // znodes in the tree (default 1,000,000)
-	Writers  int           // concurrent synced writers (default 4)
-	Duration time.Duration // each phase (default 3s)
+	Dir     string // parent for the data directory (default os.TempDir())
+	Nodes   int    // znodes in the tree (default 1,000,000)
+	Writers int    // concurrent synced writers (default 4)
+	// Duration is the least length of a window with snapshots (default
+	// 2s): snapshots are written back to back until it has passed, and the
+	// window ends when the last one has.
+	Duration time.Duration
+	Rounds   int // window pairs (default 5)
+	// Churn is how many setData calls, spread over the tree, run before
+	// the windows (default 0). A tree fresh from its creates lies in
+	// memory in path order; after a while of writes its nodes are all
+	// over the heap, and a snapshot's walk of it takes two to three times
+	// the CPU.
+	Churn int
+}
+
+// SnapshotImpactWindow is one window of the snapshot-impact workload.
+type SnapshotImpactWindow struct {
+	During    bool          // snapshots were written in it
+	Length    time.Duration // how long the writers ran
+	Writes    int           // synced setData calls completed
+	P50, P99  time.Duration
+	Snapshots int     // snapshots completed in it
+	Overlap   float64 // fraction of Length during which a DB.Snapshot call was in progress
 }
 
 // SnapshotImpactReport compares synced write latency with and without a
-// snapshot being written.
+// snapshot being written, over alternating windows of the same run.
 type SnapshotImpactReport struct {
-	Snapshots              int           // snapshots written during the second phase
-	P50Without, P99Without time.Duration // writes alone
-	P50During, P99During   time.Duration // writes while snapshots are written back to back
-	Ratio                  float64       // P99During ÷ P99Without
+	Windows []SnapshotImpactWindow // in the order they ran, the warm-up left out
+	// Medians over the windows of each kind. A window's p99 is noisy on a
+	// shared machine (another process's burst moves it by milliseconds),
+	// so the report takes the median of several windows' p99s rather
+	// than one long window's p99.
+	P50Without, P99Without time.Duration
+	P50During, P99During   time.Duration
+	Ratio                  float64 // P99During ÷ P99Without
+	// PairRatios are each round's during p99 ÷ the without p99 of the
+	// window right after it.
+	PairRatios []float64
+	Snapshots  int     // snapshots written in all
+	MinOverlap float64 // the least Overlap of a window with snapshots
 }
 
 // String renders the report on one line.
 func (r SnapshotImpactReport) String() string {
-	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during %d back-to-back snapshots %v/%v: p99 ratio %.2f",
-		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), r.Snapshots,
-		r.P50During.Round(time.Microsecond), r.P99During.Round(time.Microsecond), r.Ratio)
+	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
+		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond),
+		r.P50During.Round(time.Microsecond), r.P99During.Round(time.Microsecond),
+		len(r.PairRatios), r.Snapshots, 100*r.MinOverlap, r.Ratio, ratioRange(r.PairRatios))
+}
+
+func ratioRange(rs []float64) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(s, " ")
 }
 
 // SnapshotImpact measures synced setData latency on a tree of cfg.Nodes
-// znodes, first alone, then while snapshots of the whole tree are written
-// one after another.
+// znodes, in cfg.Rounds pairs of windows in the same run: first a window
+// in which whole snapshots of the tree are written back to back (at least
+// cfg.Duration, and always to the end of the last snapshot, so that every
+// cost of a snapshot — writing, fsync, pruning old ones, truncating the
+// log — falls in it), then a window of the same length without. One
+// window without, not counted, warms the engine up first. Each window's
+// p50 and p99 are its own; the report gives the median of each kind.
 func SnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
 	if cfg.Nodes == 0 {
 		cfg.Nodes = 1_000_000
@@ -47,7 +94,10 @@ func SnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
 		cfg.Writers = 4
 	}
 	if cfg.Duration == 0 {
-		cfg.Duration = 3 * time.Second
+		cfg.Duration = 2 * time.Second
+	}
+	if cfg.Rounds == 0 {
+		cfg.Rounds = 5
 	}
 	parent, err := os.MkdirTemp(cfg.Dir, "zkembed-snapimpact-")
 	if err != nil {
@@ -69,80 +119,154 @@ func SnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
 	defer db.Close()
 	ctx := context.Background()
 	var rep SnapshotImpactReport
-	without, err := latencies(ctx, db, cfg, nil)
-	if err != nil {
+	if err := churn(ctx, db, cfg); err != nil {
 		return rep, err
 	}
-	during, err := latencies(ctx, db, cfg, func(stop <-chan struct{}) error {
-		for {
-			select {
-			case <-stop:
-				return nil
-			default:
-			}
-			if _, err := db.Snapshot(ctx); err != nil {
-				return err
-			}
-			rep.Snapshots++
+	if _, err := impactWindow(ctx, db, cfg, cfg.Duration/2, false, 0); err != nil { // warm-up
+		return rep, err
+	}
+	for round := range cfg.Rounds {
+		during, err := impactWindow(ctx, db, cfg, cfg.Duration, true, round)
+		if err != nil {
+			return rep, err
 		}
-	})
-	if err != nil {
-		return rep, err
+		without, err := impactWindow(ctx, db, cfg, during.Length, false, round)
+		if err != nil {
+			return rep, err
+		}
+		rep.Windows = append(rep.Windows, during, without)
+		rep.PairRatios = append(rep.PairRatios, float64(during.P99)/float64(without.P99))
 	}
-	rep.P50Without, rep.P99Without = percentile(without, 50), percentile(without, 99)
-	rep.P50During, rep.P99During = percentile(during, 50), percentile(during, 99)
+	var p50s, p99s [2][]time.Duration
+	rep.MinOverlap = 1
+	for _, w := range rep.Windows {
+		k := 0
+		if w.During {
+			k = 1
+			rep.Snapshots += w.Snapshots
+			rep.MinOverlap = min(rep.MinOverlap, w.Overlap)
+		}
+		p50s[k], p99s[k] = append(p50s[k], w.P50), append(p99s[k], w.P99)
+	}
+	rep.P50Without, rep.P99Without = median(p50s[0]), median(p99s[0])
+	rep.P50During, rep.P99During = median(p50s[1]), median(p99s[1])
 	rep.Ratio = float64(rep.P99During) / float64(rep.P99Without)
 	return rep, nil
 }
 
-// latencies runs cfg.Writers synced setData loops for cfg.Duration (with
-// background running beside them, if not nil) and returns every latency.
-func latencies(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, background func(stop <-chan struct{}) error) ([]time.Duration, error) {
+// impactWindow runs cfg.Writers synced setData loops, each on a session of
+// its own, for length; with snapshots, until at least length has passed
+// and the snapshot then in progress has ended. Each round writes other
+// nodes.
+func impactWindow(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, length time.Duration, snapshots bool, round int) (SnapshotImpactWindow, error) {
+	win := SnapshotImpactWindow{During: snapshots}
 	stop := make(chan struct{})
-	bgErr := make(chan error, 1)
-	if background != nil {
-		go func() { bgErr <- background(stop) }()
-	} else {
-		bgErr <- nil
-	}
 	var mu sync.Mutex
 	var all []time.Duration
 	var wg sync.WaitGroup
-	errs := make(chan error, cfg.Writers)
-	deadline := time.Now().Add(cfg.Duration)
+	errs := make(chan error, cfg.Writers+1)
 	for w := range cfg.Writers {
 		s, err := db.NewSession(ctx, nil)
 		if err != nil {
-			return nil, err
+			return win, err
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer s.Close(ctx)
 			var mine []time.Duration
-			for i := 0; time.Now().Before(deadline); i++ {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					mu.Lock()
+					all = append(all, mine...)
+					mu.Unlock()
+					return
+				default:
+				}
 				start := time.Now()
-				if _, err := s.SetData(ctx, Path((w*7919+i*104729)%cfg.Nodes), []byte("x"), -1); err != nil {
+				if _, err := s.SetData(ctx, Path((w*7919+i*104729+round*31)%cfg.Nodes), []byte("x"), -1); err != nil {
 					errs <- err
 					return
 				}
 				mine = append(mine, time.Since(start))
 			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
+		}()
+	}
+	start := time.Now()
+	var busy time.Duration // time inside DB.Snapshot calls
+	if snapshots {
+		for time.Since(start) < length {
+			t := time.Now()
+			if _, err := db.Snapshot(ctx); err != nil {
+				close(stop)
+				wg.Wait()
+				return win, err
+			}
+			busy += time.Since(t)
+			win.Snapshots++
+		}
+	} else {
+		time.Sleep(length)
+	}
+	close(stop)
+	win.Length = time.Since(start)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return win, err
+	default:
+	}
+	win.Writes = len(all)
+	win.P50, win.P99 = percentile(all, 50), percentile(all, 99)
+	win.Overlap = float64(busy) / float64(win.Length)
+	return win, nil
+}
+
+// churn runs cfg.Churn setData calls on 32 sessions, over the whole tree.
+func churn(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig) error {
+	const writers = 32
+	if cfg.Churn <= 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		s, err := db.NewSession(ctx, nil)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.Close(ctx)
+			for i := w; i < cfg.Churn; i += writers {
+				if _, err := s.SetData(ctx, Path((i*104729)%cfg.Nodes), []byte("x"), -1); err != nil {
+					errs <- err
+					return
+				}
+			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	if err := <-bgErr; err != nil {
-		return nil, err
-	}
 	select {
 	case err := <-errs:
-		return nil, err
+		return err
 	default:
+		return nil
 	}
-	return all, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func percentile(d []time.Duration, p int) time.Duration {
@@ -152,4 +276,14 @@ func percentile(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// String renders the window on one line.
+func (w SnapshotImpactWindow) String() string {
+	kind := "without"
+	if w.During {
+		kind = fmt.Sprintf("during %d snapshot(s), in progress %.1f%% of the window", w.Snapshots, 100*w.Overlap)
+	}
+	return fmt.Sprintf("%v window, %s: %d writes, p50 %v, p99 %v", w.Length.Round(time.Millisecond), kind, w.Writes,
+		w.P50.Round(time.Microsecond), w.P99.Round(time.Microsecond))
 }

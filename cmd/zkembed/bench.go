@@ -29,12 +29,23 @@ func runBench(args []string) error {
 	loadClients := fs.Int("load-clients", 16, "concurrent clients of the load test's mix")
 	loadDuration := fs.Duration("load-duration", 5*time.Second, "how long the load test's mix runs")
 	loadDir := fs.String("load-dir", "", "data directory of the load test's engine (default: in memory)")
+	snapImpact := fs.Bool("snapshot-impact", false, "run only the snapshot-impact workload: synced setData p99 with and without snapshots of a -recovery-nodes tree, in -snapshot-rounds alternating window pairs")
+	snapRounds := fs.Int("snapshot-rounds", 5, "window pairs of the snapshot-impact workload")
+	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
 	var wf workloadFlags
 	wf.register(fs)
 	fs.Parse(args)
 	if *load {
 		r, err := bench.Load(bench.LoadConfig{Dir: *loadDir, Nodes: *loadNodes, Sessions: *loadSessions, Watches: *loadWatches,
 			Clients: *loadClients, Duration: *loadDuration, DataSize: *dataSize})
+		fmt.Println(r)
+		return err
+	}
+	if *snapImpact {
+		r, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn})
+		for _, w := range r.Windows {
+			fmt.Println(" ", w)
+		}
 		fmt.Println(r)
 		return err
 	}
