@@ -122,10 +122,7 @@ func TestWireWriteReplyZxidIsTheWrites(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
-	records := map[int64]*txn.Txn{}
-	for _, x := range log.Records() {
-		records[int64(x.Zxid)] = x
-	}
+	records := recordsByZxid(log)
 	for i := range got {
 		for _, w := range got[i] {
 			x := records[w.zxid]
@@ -271,10 +268,7 @@ func TestWireCloseReplyZxidIsTheCloses(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
-	records := map[int64]*txn.Txn{}
-	for _, x := range log.Records() {
-		records[int64(x.Zxid)] = x
-	}
+	records := recordsByZxid(log)
 	for i := range zxids {
 		for _, z := range zxids[i] {
 			x := records[z]
@@ -282,4 +276,13 @@ func TestWireCloseReplyZxidIsTheCloses(t *testing.T) {
 			require.Equal(t, txn.TypeCloseSession, x.Ops[0].Type, "the record at a close's reply zxid %#x is %v", z, x)
 		}
 	}
+}
+
+// recordsByZxid indexes the records of log by their zxid.
+func recordsByZxid(log *txnlog.Mem) map[int64]*txn.Txn {
+	records := map[int64]*txn.Txn{}
+	for _, x := range log.Records() {
+		records[int64(x.Zxid)] = x
+	}
+	return records
 }
