@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,16 +39,25 @@ func TestWorkloads(t *testing.T) {
 	for _, w := range writes {
 		t.Log(w)
 	}
-	durable := []bench.DurableConfig{{Writers: 2, Duration: 200 * time.Millisecond}}
+	durable := []bench.DurableConfig{{Writers: 2, Duration: 300 * time.Millisecond, RawWork: []time.Duration{5 * time.Microsecond}}}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		durable = []bench.DurableConfig{{Writers: 1}, {Writers: 16}, {Writers: 64}}
 	}
 	for _, d := range durable {
 		cmp, err := bench.Durable(d)
 		require.NoError(t, err)
+		// create and setData against raw pebble, then against each RawWork.
+		require.Len(t, cmp, 2*(1+len(d.RawWork)))
 		for _, c := range cmp {
 			t.Log(c)
 			require.Greater(t, c.Engine.Ops, int64(0))
+			require.Greater(t, c.Raw.Ops, int64(0))
+			require.Len(t, c.Ratios, 3, "one ratio per round")
+			require.GreaterOrEqual(t, c.Ratio, slices.Min(c.Ratios))
+			require.LessOrEqual(t, c.Ratio, slices.Max(c.Ratios))
+		}
+		for i, w := range d.RawWork {
+			require.Contains(t, cmp[2+2*i].Raw.Name, w.String())
 		}
 	}
 	rcfg := bench.RecoveryConfig{Nodes: 5000, LogRecords: 500}

@@ -107,7 +107,6 @@ func wireTarget(tg WireTarget, clients int, cfg WireConfig) ([]WireResult, error
 			return nil, err
 		}
 	}
-	dcfg := DurableConfig{Writers: clients, Duration: cfg.Duration}
 	var results []WireResult
 	for _, w := range []struct {
 		name string
@@ -126,7 +125,7 @@ func wireTarget(tg WireTarget, clients int, cfg WireConfig) ([]WireResult, error
 			return err
 		}},
 	} {
-		tp, err := run(w.name, dcfg, w.op)
+		tp, err := run(w.name, clients, cfg.Duration, w.op)
 		if err != nil {
 			return nil, err
 		}

@@ -32,6 +32,9 @@ func runBench(args []string) error {
 	snapImpact := fs.Bool("snapshot-impact", false, "run only the snapshot-impact workload: synced setData p99 with and without snapshots of a -recovery-nodes tree, in -snapshot-rounds alternating window pairs")
 	snapRounds := fs.Int("snapshot-rounds", 5, "window pairs of the snapshot-impact workload")
 	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
+	durableOnly := fs.Bool("durable-writes", false, "run only the durable write comparison: synced create and setData with 1, 16 and 64 sessions beside raw pebble synced commits, in -durable-rounds alternating windows")
+	durableRounds := fs.Int("durable-rounds", 3, "alternating windows of the durable write comparison (each side runs -durable in all)")
+	rawWork := fs.String("raw-work", "", "comma-separated CPU times (e.g. 5us,10us) that extra raw pebble sides of the durable write comparison spend per write before committing")
 	var wf workloadFlags
 	wf.register(fs)
 	fs.Parse(args)
@@ -47,6 +50,30 @@ func runBench(args []string) error {
 			fmt.Println(" ", w)
 		}
 		fmt.Println(r)
+		return err
+	}
+	work, err := parseDurations(*rawWork)
+	if err != nil {
+		return fmt.Errorf("-raw-work: %w", err)
+	}
+	durableWrites := func() error {
+		for _, w := range []int{1, 16, 64} {
+			cmp, err := bench.Durable(bench.DurableConfig{Writers: w, Duration: *durable, DataSize: *dataSize, Rounds: *durableRounds, RawWork: work})
+			if err != nil {
+				return err
+			}
+			for _, c := range cmp {
+				fmt.Println(c)
+			}
+		}
+		return nil
+	}
+	if *durableOnly {
+		if err := durableWrites(); err != nil {
+			return err
+		}
+		disk, err := bench.DiskSync("", *durable)
+		fmt.Println(disk)
 		return err
 	}
 	if wf.selected(fs) || vsWantsRunner(*vs) {
@@ -79,14 +106,8 @@ func runBench(args []string) error {
 	for _, w := range writes {
 		fmt.Println(w)
 	}
-	for _, w := range []int{1, 16, 64} {
-		cmp, err := bench.Durable(bench.DurableConfig{Writers: w, Duration: *durable, DataSize: *dataSize})
-		if err != nil {
-			return err
-		}
-		for _, c := range cmp {
-			fmt.Println(c)
-		}
+	if err := durableWrites(); err != nil {
+		return err
 	}
 	disk, err := bench.DiskSync("", *durable)
 	if err != nil {
@@ -188,4 +209,23 @@ func runWireBench(vs string, d time.Duration, dataSize int) error {
 		fmt.Println("for scale:", disk)
 	}
 	return nil
+}
+
+// parseDurations parses a comma-separated list of durations ("" is none).
+func parseDurations(list string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil {
+			return nil, err
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("%v is not a positive duration", d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
