@@ -39,7 +39,10 @@ func TestWorkloads(t *testing.T) {
 	for _, w := range writes {
 		t.Log(w)
 	}
-	durable := []bench.DurableConfig{{Writers: 2, Duration: 300 * time.Millisecond, RawWork: []time.Duration{5 * time.Microsecond}}}
+	durable := []bench.DurableConfig{
+		{Writers: 2, Duration: 300 * time.Millisecond},
+		{Writers: 2, Duration: 300 * time.Millisecond, RawWork: []time.Duration{5 * time.Microsecond}},
+	}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		durable = []bench.DurableConfig{{Writers: 1}, {Writers: 16}, {Writers: 64}}
 	}

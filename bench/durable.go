@@ -159,13 +159,12 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 			sides[i].add(t)
 		}
 	}
+	// Sides 1 and 2 are the engine's; the others are references.
+	refs := append([]side{sides[0]}, sides[3:]...)
 	var out []DurableComparison
-	for ref := 0; ref < len(sides); ref++ {
-		if ref == 1 {
-			ref = 3 // the engine's sides are not references
-		}
+	for _, ref := range refs {
 		for _, eng := range sides[1:3] {
-			out = append(out, compareSides(eng, sides[ref]))
+			out = append(out, compareSides(eng, ref))
 		}
 	}
 	return out, nil
