@@ -545,14 +545,17 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 // Pebble tolerates an unclean end of its newest WAL (a write cut short by a
 // crash) and drops it silently; an unclean end of an older WAL fails the
 // open as corruption. Dropped bytes were never acknowledged: Append returns
-// only after its sync, and a synced record is whole. They are either such a
-// torn write or the leftovers of a WAL file pebble recycled (which hold an
-// older log's records and are ignored by design); the two cannot be told
-// apart from the bytes alone, so Dropped is a report, not an alarm.
+// only after its sync, and a synced record is whole. When replay stopped at
+// the trailer pebble writes on a clean close, what follows it is the
+// leftovers of an older log in a file pebble recycled, ignored by design,
+// and counted as Leftovers. Otherwise the bytes are either a torn write or
+// such leftovers (after a crash the two cannot be told apart from the
+// bytes alone), counted as Dropped: a report, not an alarm.
 type WALTail struct {
-	File    string // the WAL file replayed last; "" if none was replayed
-	Offset  int64  // where replay stopped in it
-	Dropped int64  // bytes after Offset that pebble did not replay
+	File      string // the WAL file replayed last; "" if none was replayed
+	Offset    int64  // where replay stopped in it
+	Dropped   int64  // bytes after Offset that pebble did not replay
+	Leftovers int64  // bytes after a clean close's trailer at Offset
 }
 
 // WALTail reports where replay of the newest WAL stopped at open.
@@ -582,7 +585,11 @@ func (p *Pebble) noteReplay(args []any) {
 		if off, ok := a.(wal.Offset); ok && off.PhysicalFile != "" {
 			size, known := p.walSizes[off.PhysicalFile]
 			p.walTail = WALTail{File: off.PhysicalFile, Offset: off.Physical}
-			if known && size > off.Physical && !p.isEOFTrailer(off.PhysicalFile, off.Physical, size) {
+			switch {
+			case !known || size <= off.Physical:
+			case p.isEOFTrailer(off.PhysicalFile, off.Physical, size):
+				p.walTail.Leftovers = size - off.Physical - eofTrailerSize
+			default:
 				p.walTail.Dropped = size - off.Physical
 			}
 		}
@@ -594,10 +601,11 @@ func (p *Pebble) noteReplay(args []any) {
 // and the next log number (see emitEOFTrailer in pebble's record package).
 const eofTrailerSize = 11
 
-// isEOFTrailer reports whether the bytes of file from off to its end are
-// a clean close's EOF trailer rather than dropped data.
+// isEOFTrailer reports whether the bytes of file at off, which is size
+// bytes long, are a clean close's EOF trailer rather than dropped data. No
+// record is written as a chunk of length 0 with a zero checksum.
 func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
-	if size-off != eofTrailerSize {
+	if size-off < eofTrailerSize {
 		return false
 	}
 	f, err := p.walFS.Open(file)
