@@ -8,10 +8,11 @@ import (
 	"log"
 	"math/rand/v2"
 	"path/filepath"
-
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/zkembed/zkembed/acl"
 	"github.com/zkembed/zkembed/clock"
@@ -109,6 +110,12 @@ type DB struct {
 		snapshotting  bool
 		// snapshotErr is the last background snapshot failure.
 		snapshotErr error
+		// lastSnapshotSize is the size of the newest snapshot written or
+		// loaded (0: none yet), and lastAutoSnapshot when the last
+		// automatic one was taken (or the engine opened): what the pace of
+		// the next automatic snapshot is worked out from (snapshotPace).
+		lastSnapshotSize int64
+		lastAutoSnapshot time.Time
 	}
 }
 
@@ -238,6 +245,7 @@ func open(o Options, dir string) (*DB, error) {
 // sessions and those of unknown kind too.
 func (db *DB) recover() error {
 	db.mu.Lock()
+	db.mu.lastAutoSnapshot = time.Now()
 	err := db.recoverLocked()
 	last := db.mu.working.Zxid()
 	db.mu.Unlock()

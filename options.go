@@ -94,18 +94,22 @@ type Options struct {
 	// a large one leaves the disk and the CPUs to the log's fsyncs (synced
 	// write p99 on a 1M-znode tree fell from about 4.8ms to 1.6-1.9ms at
 	// 50 MiB/s; see BENCHMARKS.md). Default 64 MiB/s; negative means no
-	// cap.
+	// cap. DB.Snapshot writes at this rate. An automatic snapshot goes as
+	// slowly as it can and still end in half the time the last
+	// SnapshotEvery records took, but no slower than a quarter of this
+	// rate: when writes are few, the snapshot's share of the disk and the
+	// CPUs is smaller still.
 	//
 	// It also bounds how well snapshots keep up with writes. A snapshot of
-	// S bytes takes S/rate (1M znodes of 100 bytes: 160 MB, 2.5 s at the
-	// default), so snapshots keep up with SnapshotEvery as long as the
-	// engine logs fewer than SnapshotEvery×rate/S records per second
+	// S bytes takes at least S/rate (1M znodes of 100 bytes: 160 MB, 2.5 s
+	// at the default), so snapshots keep up with SnapshotEvery as long as
+	// the engine logs fewer than SnapshotEvery×rate/S records per second
 	// (about 40k/s for that tree, the durable setData rate of 16 writers
-	// on the 2-CPU VM of BENCHMARKS.md). Faster than that, each snapshot starts as soon as the last
-	// one ends, and the log after the newest snapshot — what a restart
-	// replays — holds up to SnapshotEvery records plus S/rate seconds'
-	// worth, instead of SnapshotEvery. Set it no lower than S × peak
-	// records per second ÷ SnapshotEvery.
+	// on the 2-CPU VM of BENCHMARKS.md). Faster than that, each snapshot
+	// starts as soon as the last one ends, and the log after the newest
+	// snapshot — what a restart replays — holds up to SnapshotEvery
+	// records plus S/rate seconds' worth, instead of SnapshotEvery. Set it
+	// no lower than S × peak records per second ÷ SnapshotEvery.
 	SnapshotBytesPerSecond int64
 
 	// Log receives every transaction record in zxid order; Open replays the

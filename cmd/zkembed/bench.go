@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/bench"
 )
 
@@ -31,6 +32,7 @@ func runBench(args []string) error {
 	loadDir := fs.String("load-dir", "", "data directory of the load test's engine (default: in memory)")
 	snapImpact := fs.Bool("snapshot-impact", false, "run only the snapshot-impact workload: synced setData p99 with and without snapshots of a -recovery-nodes tree, in -snapshot-rounds alternating window pairs")
 	snapRounds := fs.Int("snapshot-rounds", 5, "window pairs of the snapshot-impact workload")
+	snapRate := fs.Int64("snapshot-rate", zkembed.DefaultSnapshotBytesPerSecond>>20, "MiB/s the snapshot-impact workload writes its snapshots at (DB.Snapshot's rate; an automatic snapshot may go as slowly as a quarter of the default)")
 	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
 	durableOnly := fs.Bool("durable-writes", false, "run only the durable write comparison: synced create and setData with 1, 16 and 64 sessions beside raw pebble synced commits, in -durable-rounds alternating windows")
 	durableRounds := fs.Int("durable-rounds", 3, "alternating windows of the durable write comparison (each side runs -durable in all)")
@@ -45,7 +47,7 @@ func runBench(args []string) error {
 		return err
 	}
 	if *snapImpact {
-		r, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn})
+		r, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn, BytesPerSecond: *snapRate << 20})
 		for _, w := range r.Windows {
 			fmt.Println(" ", w)
 		}
