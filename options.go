@@ -109,7 +109,10 @@ type Options struct {
 	// starts as soon as the last one ends, and the log after the newest
 	// snapshot — what a restart replays — holds up to SnapshotEvery
 	// records plus S/rate seconds' worth, instead of SnapshotEvery. Set it
-	// no lower than S × peak records per second ÷ SnapshotEvery.
+	// no lower than S × peak records per second ÷ SnapshotEvery. (The
+	// first automatic snapshot after a quiet spell is paced for the quiet
+	// spell's rate and may take up to 4×S/rate; the next is paced for the
+	// new rate.)
 	SnapshotBytesPerSecond int64
 
 	// Log receives every transaction record in zxid order; Open replays the

@@ -53,10 +53,11 @@ type snapshotJob struct {
 
 // snapshotPace returns the rate an automatic snapshot is written at: the
 // slowest that writes a snapshot of last bytes (the previous one's size)
-// in half of interval (the time the last SnapshotEvery records took, so
-// about the time until the next snapshot is due), but no slower than a
-// quarter of max and no faster than max (Options.SnapshotBytesPerSecond;
-// ≤ 0 means unpaced). With no previous snapshot it is max.
+// in half of interval (the time since the last automatic snapshot, in
+// which at least SnapshotEvery records were logged: about the time until
+// the next one is due), but no slower than a quarter of max and no faster
+// than max (Options.SnapshotBytesPerSecond; ≤ 0 means unpaced). With no
+// previous snapshot it is max.
 //
 // A slower snapshot takes the disk and the CPUs from the log's fsyncs in
 // smaller doses: while snapshots of 1M znodes were written, synced write
@@ -70,7 +71,11 @@ func snapshotPace(last int64, interval time.Duration, max int64) int64 {
 		return max
 	}
 	need := float64(last) / (interval.Seconds() / 2)
-	return min(max, int64(math.Max(need, float64(max/4))))
+	if need >= float64(max) {
+		return max
+	}
+	floor := (max + 3) / 4 // never 0, which would mean unpaced
+	return int64(math.Max(need, float64(floor)))
 }
 
 // captureSessionsLocked returns the session table for a snapshot of the working

@@ -23,6 +23,8 @@ func TestSnapshotPace(t *testing.T) {
 		{"few writes: a quarter of the cap", 160e6, 100 * time.Second, max, max / 4},
 		{"between: done in half the interval", 160e6, 10 * time.Second, max, 32e6},
 		{"many writes: the cap", 160e6, 2 * time.Second, max, max},
+		{"huge need: the cap, not an overflow", 1 << 62, time.Nanosecond, max, max},
+		{"tiny cap: the floor is not 0 (unpaced)", 1, time.Hour, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, snapshotPace(tc.last, tc.interval, tc.max))
@@ -31,7 +33,7 @@ func TestSnapshotPace(t *testing.T) {
 }
 
 // An automatic snapshot is paced from the previous snapshot's size and the
-// time since the last automatic one; DB.Snapshot's at the cap.
+// time since the last automatic one.
 func TestAutomaticSnapshotPace(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -54,13 +56,14 @@ func TestAutomaticSnapshotPace(t *testing.T) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	require.Equal(t, written, db.mu.lastSnapshotSize, "the size of the snapshot Open loaded")
-	db.mu.lastSnapshotSize = 8e6
+	// Between the floor (16.8e6 B/s) and the cap (67.1e6 B/s): 24 MB to
+	// write in half of the ~1 s the last snapshot's records took.
+	db.mu.lastSnapshotSize = 24e6
 	db.mu.lastAutoSnapshot = time.Now().Add(-time.Second)
 	db.mu.sinceSnapshot = db.opts.SnapshotEvery
 	job := db.snapshotDueLocked(1, db.mu.working.Snapshot())
 	require.NotNil(t, job)
 	db.mu.snapshotting = false
-	// 8 MB to write in half of the ~1 s the last snapshot's records took.
-	require.InDelta(t, 16e6, float64(job.pace), 1e6)
+	require.InDelta(t, 48e6, float64(job.pace), 1.5e6)
 	require.WithinDuration(t, time.Now(), db.mu.lastAutoSnapshot, time.Second)
 }

@@ -25,9 +25,11 @@ type DurableConfig struct {
 	DataSize int           // bytes of data per write (default 100)
 
 	// Rounds splits each side's Duration into this many windows, run in
-	// turn (raw, create, setData, then the next round in the reverse
-	// order), so that a disk whose speed drifts during the run slows every
-	// side alike. Each ratio is the median of the rounds' ratios. Default 3.
+	// turn (raw, create, setData, the RawWork sides, then the next round
+	// in the reverse order), so that a disk whose speed drifts during the
+	// run slows every side alike; the RawWork sides run further from the
+	// engine's than plain raw pebble does. Each ratio is the median of the
+	// rounds' ratios. Default 3; Duration/Rounds must be at least 10 ms.
 	Rounds int
 
 	// RawWork, if set, adds raw pebble sides whose writers also spend this
@@ -68,6 +70,11 @@ func (c DurableComparison) String() string {
 		c.Engine.Name, c.Engine.OpsPerSec, c.Raw.Name, c.Raw.OpsPerSec, c.Ratio, rounds)
 }
 
+// minWindow is the shortest window Durable runs a side for: a shorter one
+// may see no write complete at all (a synced write takes milliseconds on
+// a slow disk).
+const minWindow = 10 * time.Millisecond
+
 // Durable measures synced creates and setData on a data directory beside
 // raw pebble: each raw writer commits one record of the same size per
 // pebble.Sync batch, which is the physical limit of one write per sync.
@@ -87,6 +94,14 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 	}
 	if cfg.Rounds <= 0 {
 		cfg.Rounds = 3
+	}
+	if window := cfg.Duration / time.Duration(cfg.Rounds); window < minWindow {
+		return nil, fmt.Errorf("bench: durable windows of %v (%v in %d rounds) are shorter than %v", window, cfg.Duration, cfg.Rounds, minWindow)
+	}
+	for _, work := range cfg.RawWork {
+		if work <= 0 {
+			return nil, fmt.Errorf("bench: raw work %v per write: must be positive", work)
+		}
 	}
 	parent, err := os.MkdirTemp(cfg.Dir, "zkembed-bench-")
 	if err != nil {
@@ -156,6 +171,9 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 			if err != nil {
 				return nil, err
 			}
+			if t.Ops == 0 {
+				return nil, fmt.Errorf("bench: %s completed nothing in a %v window", sides[i].name, window)
+			}
 			sides[i].add(t)
 		}
 	}
@@ -186,7 +204,7 @@ func (s *side) add(t Throughput) {
 }
 
 func (s *side) throughput() Throughput {
-	return Throughput{Name: s.name, Ops: s.ops, OpsPerSec: float64(s.ops) / s.elapsed.Seconds()}
+	return Throughput{Name: s.name, Ops: s.ops, OpsPerSec: float64(s.ops) / s.elapsed.Seconds(), Elapsed: s.elapsed}
 }
 
 // compareSides pairs an engine side with a reference side round by round.
@@ -209,7 +227,8 @@ func compareSides(eng, ref side) DurableComparison {
 // writer's calls from 0.
 func run(name string, writers int, d time.Duration, op func(w, i int) error) (Throughput, error) {
 	var ops atomic.Int64
-	var firstErr atomic.Value
+	var errOnce sync.Once
+	var firstErr error
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -219,7 +238,7 @@ func run(name string, writers int, d time.Duration, op func(w, i int) error) (Th
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline); i++ {
 				if err := op(w, i); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					errOnce.Do(func() { firstErr = err })
 					return
 				}
 				ops.Add(1)
@@ -227,8 +246,8 @@ func run(name string, writers int, d time.Duration, op func(w, i int) error) (Th
 		}()
 	}
 	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return Throughput{}, fmt.Errorf("%s: %w", name, err)
+	if firstErr != nil {
+		return Throughput{}, fmt.Errorf("%s: %w", name, firstErr)
 	}
 	n := ops.Load()
 	elapsed := time.Since(start)

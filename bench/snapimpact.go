@@ -68,8 +68,8 @@ type SnapshotImpactReport struct {
 
 // String renders the report on one line.
 func (r SnapshotImpactReport) String() string {
-	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots at %d MiB/s %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
-		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), r.BytesPerSecond>>20,
+	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots at %.4g MiB/s %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
+		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), float64(r.BytesPerSecond)/(1<<20),
 		r.P50During.Round(time.Microsecond), r.P99During.Round(time.Microsecond),
 		len(r.PairRatios), r.Snapshots, 100*r.MinOverlap, r.Ratio, ratioRange(r.PairRatios))
 }

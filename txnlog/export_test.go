@@ -9,3 +9,6 @@ func SetCloseTimeout(d time.Duration) (restore func()) {
 	closeTimeout = d
 	return func() { closeTimeout = old }
 }
+
+// WALNumber is walNumber, for tests.
+var WALNumber = walNumber

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -602,10 +603,16 @@ func (p *Pebble) noteReplay(args []any) {
 const eofTrailerSize = 11
 
 // isEOFTrailer reports whether the bytes of file at off, which is size
-// bytes long, are a clean close's EOF trailer rather than dropped data. No
-// record is written as a chunk of length 0 with a zero checksum.
+// bytes long, are a clean close's EOF trailer rather than dropped data: a
+// chunk header with checksum and length 0, the recyclable full-chunk type
+// and the file's own log number + 1 (emitEOFTrailer in pebble's record
+// package). No record is written as such a chunk.
 func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
 	if size-off < eofTrailerSize {
+		return false
+	}
+	num, ok := walNumber(file)
+	if !ok {
 		return false
 	}
 	f, err := p.walFS.Open(file)
@@ -617,7 +624,24 @@ func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
 	if _, err := f.ReadAt(b[:], off); err != nil {
 		return false
 	}
-	return b == [eofTrailerSize]byte{6: 5, 7: b[7], 8: b[8], 9: b[9], 10: b[10]}
+	var want [eofTrailerSize]byte
+	want[6] = 5
+	binary.LittleEndian.PutUint32(want[7:], uint32(num+1))
+	return b == want
+}
+
+// walNumber returns the log number in a WAL file's name ("000051.log").
+func walNumber(file string) (uint64, bool) {
+	name := file[strings.LastIndexAny(file, `/\`)+1:]
+	digits := name[:len(name)-len(strings.TrimLeft(name, "0123456789"))]
+	if digits == "" || !strings.HasSuffix(name, ".log") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 func putKey(b []byte, z znode.Zxid) { binary.BigEndian.PutUint64(b, uint64(z)) }

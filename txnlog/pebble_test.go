@@ -2,6 +2,7 @@ package txnlog_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -932,12 +933,93 @@ func TestWALTailRecycledLeftovers(t *testing.T) {
 	f.Close()
 
 	p = open(t, "/log", &txnlog.PebbleOptions{FS: fs})
-	defer p.Close()
 	checkRange(t, replayAll(t, p, 0), 1, 10)
 	tail := p.WALTail()
 	if tail.File != path || tail.Dropped != 0 || tail.Leftovers != int64(len(leftovers)) {
 		t.Fatalf("WALTail = %+v, want nothing dropped and %d bytes of leftovers in %s", tail, len(leftovers), path)
 	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A trailer-shaped chunk naming another log than the file's next is not a
+// clean close's trailer: the bytes from it on count as dropped.
+func TestWALTailForeignTrailerIsDropped(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	p := open(t, "/log", &txnlog.PebbleOptions{FS: fs})
+	appendRange(t, p, 1, 10)
+	clone := fs.CrashClone(vfs.CrashCloneCfg{}) // before the clean close's trailer
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, err := clone.List("/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	for _, name := range names {
+		if strings.HasSuffix(name, ".log") && (path == "" || name > path) {
+			path = name
+		}
+	}
+	path = clone.PathJoin("/log", path)
+	n, ok := txnlog.WALNumber(path)
+	if !ok {
+		t.Fatalf("no log number in %s", path)
+	}
+	body := readAll(t, clone, path)
+	trailer := []byte{0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0}
+	binary.LittleEndian.PutUint32(trailer[7:], uint32(n+7)) // not n+1
+	f, err := clone.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(append(slices.Clone(body), trailer...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p = open(t, "/log", &txnlog.PebbleOptions{FS: clone})
+	defer p.Close()
+	checkRange(t, replayAll(t, p, 0), 1, 10)
+	if tail := p.WALTail(); tail.Dropped != int64(len(trailer)) || tail.Leftovers != 0 {
+		t.Fatalf("WALTail = %+v, want the %d bytes of the foreign trailer dropped", tail, len(trailer))
+	}
+}
+
+func TestWALNumber(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want uint64
+		ok   bool
+	}{
+		{"/d/txnlog/000051.log", 51, true},
+		{"000007.log", 7, true},
+		{"/d/000051-001.log", 51, true},
+		{"/d/OPTIONS-000003", 0, false},
+		{"/d/.log", 0, false},
+		{"/d/000051.sst", 0, false},
+		{"/d/99999999999999999999999.log", 0, false},
+	} {
+		got, ok := txnlog.WALNumber(tc.file)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("WALNumber(%q) = %d, %v; want %d, %v", tc.file, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzWALNumber(f *testing.F) {
+	f.Add("/d/txnlog/000051.log")
+	f.Add("x/.log")
+	f.Fuzz(func(t *testing.T, file string) {
+		n, ok := txnlog.WALNumber(file)
+		if ok && !strings.HasSuffix(file, ".log") {
+			t.Fatalf("WALNumber(%q) = %d for a name that is not a WAL", file, n)
+		}
+	})
 }
 
 func readAll(t testing.TB, fs vfs.FS, path string) []byte {

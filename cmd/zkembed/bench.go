@@ -36,10 +36,20 @@ func runBench(args []string) error {
 	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
 	durableOnly := fs.Bool("durable-writes", false, "run only the durable write comparison: synced create and setData with 1, 16 and 64 sessions beside raw pebble synced commits, in -durable-rounds alternating windows")
 	durableRounds := fs.Int("durable-rounds", 3, "alternating windows of the durable write comparison (each side runs -durable in all)")
-	rawWork := fs.String("raw-work", "", "comma-separated CPU times (e.g. 5us,10us) that extra raw pebble sides of the durable write comparison spend per write before committing")
+	rawWork := fs.String("raw-work", "", "comma-separated CPU times (e.g. 5us,10us) that extra raw pebble sides of the durable write comparison (the default run and -durable-writes) spend per write before committing")
 	var wf workloadFlags
 	wf.register(fs)
 	fs.Parse(args)
+	work, err := parseDurations(*rawWork)
+	if err != nil {
+		return fmt.Errorf("-raw-work: %w", err)
+	}
+	if *durableRounds < 1 {
+		return fmt.Errorf("-durable-rounds %d: must be at least 1", *durableRounds)
+	}
+	if *snapRate < 1 || *snapRate > 1<<20 {
+		return fmt.Errorf("-snapshot-rate %d: must be 1 to %d MiB/s", *snapRate, 1<<20)
+	}
 	if *load {
 		r, err := bench.Load(bench.LoadConfig{Dir: *loadDir, Nodes: *loadNodes, Sessions: *loadSessions, Watches: *loadWatches,
 			Clients: *loadClients, Duration: *loadDuration, DataSize: *dataSize})
@@ -53,10 +63,6 @@ func runBench(args []string) error {
 		}
 		fmt.Println(r)
 		return err
-	}
-	work, err := parseDurations(*rawWork)
-	if err != nil {
-		return fmt.Errorf("-raw-work: %w", err)
 	}
 	durableWrites := func() error {
 		for _, w := range []int{1, 16, 64} {
