@@ -95,7 +95,8 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 	if cfg.Rounds <= 0 {
 		cfg.Rounds = 3
 	}
-	if window := cfg.Duration / time.Duration(cfg.Rounds); window < minWindow {
+	window := cfg.Duration / time.Duration(cfg.Rounds)
+	if window < minWindow {
 		return nil, fmt.Errorf("bench: durable windows of %v (%v in %d rounds) are shorter than %v", window, cfg.Duration, cfg.Rounds, minWindow)
 	}
 	for _, work := range cfg.RawWork {
@@ -157,7 +158,6 @@ func Durable(cfg DurableConfig) ([]DurableComparison, error) {
 			op:   rawCommit(rawDB, &seq, cfg.DataSize, work),
 		})
 	}
-	window := cfg.Duration / time.Duration(cfg.Rounds)
 	for r := range cfg.Rounds {
 		order := make([]int, len(sides))
 		for i := range order {

@@ -1,6 +1,10 @@
 package txnlog
 
-import "time"
+import (
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
 
 // SetCloseTimeout sets how long Close waits for pebble after a fatal error
 // and returns a function restoring the old value.
@@ -10,5 +14,5 @@ func SetCloseTimeout(d time.Duration) (restore func()) {
 	return func() { closeTimeout = old }
 }
 
-// WALNumber is walNumber, for tests.
-var WALNumber = walNumber
+// WALNumber is walNumber of path's base name, for tests.
+func WALNumber(path string) (uint64, bool) { return walNumber(vfs.Default.PathBase(path)) }

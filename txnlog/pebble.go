@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -611,7 +610,7 @@ func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
 	if size-off < eofTrailerSize {
 		return false
 	}
-	num, ok := walNumber(file)
+	num, ok := walNumber(p.walFS.PathBase(file))
 	if !ok {
 		return false
 	}
@@ -631,17 +630,9 @@ func (p *Pebble) isEOFTrailer(file string, off, size int64) bool {
 }
 
 // walNumber returns the log number in a WAL file's name ("000051.log").
-func walNumber(file string) (uint64, bool) {
-	name := file[strings.LastIndexAny(file, `/\`)+1:]
-	digits := name[:len(name)-len(strings.TrimLeft(name, "0123456789"))]
-	if digits == "" || !strings.HasSuffix(name, ".log") {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return n, true
+func walNumber(name string) (uint64, bool) {
+	num, _, ok := wal.ParseLogFilename(name)
+	return uint64(num), ok
 }
 
 func putKey(b []byte, z znode.Zxid) { binary.BigEndian.PutUint64(b, uint64(z)) }
