@@ -50,6 +50,8 @@ type DB struct {
 	stale atomic.Bool
 	// sync is the group commit's state (with a log).
 	sync syncState
+	// combine queues writes for the combiner (see combineWrites).
+	combine combineQueue
 
 	// timers counts armed timer callbacks (expiry, reaping) that have not
 	// finished; Close waits for it.

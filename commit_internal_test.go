@@ -1,0 +1,118 @@
+package zkembed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/txnlog"
+)
+
+// Writes queued while DB.mu is busy are applied by one combiner in one
+// hold of the lock, and each writer gets its own outcome: its path, its
+// error, its Stat, its zxid, and a reply only once that zxid is durable.
+func TestCombinedWritesKeepTheirOutcomes(t *testing.T) {
+	ctx := context.Background()
+	log := txnlog.NewMem()
+	// A virtual clock: no session tick can start a batch and hide a lost
+	// wake-up.
+	db, err := Open("", &Options{Log: log, Clock: clock.NewVirtual(time.Unix(1e9, 0))})
+	require.NoError(t, err)
+	defer db.Close()
+	const writers = 16
+	sessions := make([]*Session, writers)
+	for i := range sessions {
+		sessions[i], err = db.NewSession(ctx, nil)
+		require.NoError(t, err)
+	}
+	s0 := sessions[0]
+	_, err = s0.Create(ctx, "/q", nil, ModePersistent, OpenACL())
+	require.NoError(t, err)
+	_, err = s0.Create(ctx, "/taken", nil, ModePersistent, OpenACL())
+	require.NoError(t, err)
+
+	type outcome struct {
+		path string
+		stat Stat
+		zxid Zxid
+		err  error
+	}
+	results := make(chan struct {
+		i int
+		outcome
+	}, writers)
+	db.mu.Lock() // hold the lock so that every writer queues
+	for i, s := range sessions {
+		go func() {
+			var o outcome
+			switch i % 3 {
+			case 0: // a sequential create: each writer must get its own name
+				o.path, o.stat, o.zxid, o.err = s.create(ctx, "create2", &createReq{path: "/q/n-", mode: ModePersistentSequential, acl: OpenACL(), ttl: -1})
+			case 1: // fails, and only for this writer
+				o.path, o.stat, o.zxid, o.err = s.create(ctx, "create2", &createReq{path: "/taken", mode: ModePersistent, acl: OpenACL(), ttl: -1})
+			case 2:
+				o.path, o.stat, o.zxid, o.err = s.create(ctx, "create2", &createReq{path: fmt.Sprintf("/own%d", i), data: []byte{byte(i)}, mode: ModePersistent, acl: OpenACL(), ttl: -1})
+			}
+			results <- struct {
+				i int
+				outcome
+			}{i, o}
+		}()
+	}
+	// Every writer is queued: one is the combiner, waiting for DB.mu.
+	require.Eventually(t, func() bool {
+		db.combine.mu.Lock()
+		defer db.combine.mu.Unlock()
+		return len(db.combine.queue) == writers && db.combine.running
+	}, 10*time.Second, time.Millisecond)
+	before := db.mu.working.Zxid()
+	db.mu.Unlock()
+
+	names := map[string]bool{}
+	zxids := map[Zxid]bool{}
+	for range writers {
+		var r struct {
+			i int
+			outcome
+		}
+		select {
+		case r = <-results:
+		case <-time.After(10 * time.Second):
+			t.Fatal("writers not answered: a lost wake-up")
+		}
+		// The reply comes after its zxid (or, for a failure, the tree it
+		// was validated against) is durable.
+		recs := log.Records()
+		last := recs[len(recs)-1].Zxid
+		require.GreaterOrEqual(t, last, r.zxid, "writer %d answered before its zxid was logged", r.i)
+		switch r.i % 3 {
+		case 0:
+			require.NoError(t, r.err, "writer %d", r.i)
+			require.Regexp(t, `^/q/n-\d{10}$`, r.path)
+			require.False(t, names[r.path], "%s given to two writers", r.path)
+			names[r.path] = true
+			require.Equal(t, r.zxid, r.stat.Czxid, "writer %d: the Stat of its own node", r.i)
+		case 1:
+			require.True(t, errors.Is(r.err, ErrNodeExists), "writer %d: %v", r.i, r.err)
+			var opErr *OpError
+			require.ErrorAs(t, r.err, &opErr)
+			require.Equal(t, "/taken", opErr.Path)
+			continue
+		case 2:
+			require.NoError(t, r.err, "writer %d", r.i)
+			require.Equal(t, fmt.Sprintf("/own%d", r.i), r.path)
+			require.Equal(t, r.zxid, r.stat.Czxid, "writer %d: the Stat of its own node", r.i)
+			data, _, err := s0.GetData(ctx, r.path)
+			require.NoError(t, err)
+			require.Equal(t, []byte{byte(r.i)}, data, "read your writes")
+		}
+		require.Greater(t, r.zxid, before)
+		require.False(t, zxids[r.zxid], "zxid %v given to two writes", r.zxid)
+		zxids[r.zxid] = true
+	}
+	require.NoError(t, db.Check())
+}
