@@ -110,16 +110,17 @@ func (db *DB) update(op, path string, f func() error) error {
 // it works, until the queue is empty; the others wait only for durability.
 // Why: with 64 writers on 2 CPUs, each taking DB.mu in turn, the mutex's
 // hand-offs (a parked goroutine woken per write) set the pace: writers
-// waited 170 µs per write for mutexes, and a durable create cost ~22 µs
-// of CPU; combined, 5-10 µs and ~17 µs, and the 64-session create rate
-// rose by a quarter or more (BENCHMARKS.md, session 9).
+// waited 170 µs per write for mutexes and a durable create cost 26-29 µs
+// of CPU; combined, 5-10 µs and 21-23 µs, and the durable ratios to raw
+// pebble rose (medians of five runs: 16 sessions creating 0.81 to 0.96,
+// 64 sessions 0.51 to 0.59 creating and 0.58 to 0.73 setting data;
+// BENCHMARKS.md, session 9).
 //
 // Order is unchanged: closures run one at a time under DB.mu, in queue
 // order, and a writer's reply still waits for its zxid to be durable. A
-// combiner cannot run forever: new closures come only from writers whose
-// last write was answered, and no write is answered while the combiner
-// holds DB.mu (the sync leader needs it to cut a batch), so a combiner runs
-// at most one closure per concurrent writer beyond those it found.
+// combiner cannot run forever: no batch can be cut while it holds DB.mu,
+// so a writer it serves waits for a batch and cannot queue again; each
+// concurrent writer adds at most one closure to a combiner's run.
 
 // write is one closure passed to update, and its outcome.
 type write struct {
