@@ -111,10 +111,10 @@ func (db *DB) update(op, path string, f func() error) error {
 // Why: with 64 writers on 2 CPUs, each taking DB.mu in turn, the mutex's
 // hand-offs (a parked goroutine woken per write) set the pace: writers
 // waited 170 µs per write for mutexes and a durable create cost 26-29 µs
-// of CPU; combined, 5-10 µs and 21-23 µs, and the durable ratios to raw
-// pebble rose (medians of five runs: 16 sessions creating 0.81 to 0.96,
-// 64 sessions 0.51 to 0.59 creating and 0.58 to 0.73 setting data;
-// BENCHMARKS.md, session 9).
+// of CPU; combined, 5-10 µs and 21-23 µs. The durable ratios to raw pebble
+// rose at 16 sessions (setData 0.86-0.87 to 0.95-0.96 in two spells of
+// the disk) and at 64 sessions in one spell of the two (BENCHMARKS.md,
+// session 9).
 //
 // Order is unchanged: closures run one at a time under DB.mu, in queue
 // order, and a writer's reply still waits for its zxid to be durable. A
