@@ -131,11 +131,33 @@ var (
 	version    = regexp.MustCompile(`(?m)^ZooKeeper CLI version: .*$`)
 	zxid       = regexp.MustCompile(`(?m)^([cmp]Zxid) = (0x[0-9a-f]+)$`)
 	owner      = regexp.MustCompile(`(?m)^ephemeralOwner = 0x[0-9a-f]*[1-9a-f][0-9a-f]*$`)
+	// zkCli's watcher prints "WATCHER::" and the event in two println
+	// calls from its event thread, so a command's output racing with it
+	// can land in between (seen once in CI: "WATCHER::", "top", "",
+	// "WatchedEvent ..."). splitEvent finds such a split event.
+	splitEvent = regexp.MustCompile(`(?m)^WATCHER::\n((?:[^\n]+\n){1,3})\n(WatchedEvent [^\n]*)$`)
 )
+
+// joinSplitEvents puts a zkCli event split by racing output back together,
+// the racing lines after it, as the event thread would have printed it had
+// it won the race.
+func joinSplitEvents(s string) string {
+	return splitEvent.ReplaceAllStringFunc(s, func(m string) string {
+		sub := splitEvent.FindStringSubmatch(m)
+		between := strings.TrimSuffix(sub[1], "\n")
+		for _, l := range strings.Split(between, "\n") {
+			if strings.HasPrefix(l, "WATCHER::") || strings.HasPrefix(l, "WatchedEvent") {
+				return m // another event: not a split one
+			}
+		}
+		return "WATCHER::\n\n" + sub[2] + "\n" + between
+	})
+}
 
 func normalize(s string) string {
 	s = noise.ReplaceAllString(s, "")
 	s = strings.TrimRight(sessionEvent.ReplaceAllString(s, ""), "\n")
+	s = joinSplitEvents(s)
 	s = times.ReplaceAllString(s, "${1}time = <time>")
 	s = helpHead.ReplaceAllString(s, "<help>")
 	s = notOffered.ReplaceAllString(s, "")
@@ -188,4 +210,19 @@ func context3(w, g []string, i int) string {
 		fmt.Fprintf(&b, "%4d  %-50q %q\n", j+1, wl, gl)
 	}
 	return b.String()
+}
+
+func TestJoinSplitEvents(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"WATCHER::\ntop\n\nWatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t\nadata",
+			"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t\ntop\nadata"},
+		// Not split: unchanged.
+		{"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a\ntop",
+			"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a\ntop"},
+		// Two events in a row are not one split event.
+		{"WATCHER::\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a",
+			"WATCHER::\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a"},
+	} {
+		require.Equal(t, tc.want, joinSplitEvents(tc.in), tc.in)
+	}
 }
