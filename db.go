@@ -48,6 +48,19 @@ type DB struct {
 	// stale is set, without a log, when the working tree has changes root
 	// lacks. It is set and cleared under mu; readers load it without it.
 	stale atomic.Bool
+	// With a log (see "Read roots" in commit.go): shown is the zxid of the
+	// last record dispatched, which every read must see; unshown are the
+	// records dispatched since root was taken (guarded by watchMu); and
+	// readSeen is set by readers, telling sync leaders to publish roots.
+	shown    atomic.Uint64
+	unshown  []*txn.Txn
+	readSeen atomic.Bool
+	// showErr is set if a record failed to apply to a copy of the read
+	// root (a bug: it applied to the working tree); guarded by watchMu.
+	showErr error
+	// rootWindow and maxUnshown tune when sync leaders publish roots
+	// (defaultRootWindow, defaultMaxUnshown); tests change them.
+	rootWindow, maxUnshown int
 	// sync is the group commit's state (with a log).
 	sync syncState
 	// combine queues writes for the combiner (see combineWrites).
@@ -106,6 +119,11 @@ type DB struct {
 		nextSession int64
 		expiry      expiryQueue
 		reaper      clock.Timer
+		// rootBatches counts the batches still to be published as read
+		// roots since a reader was last seen; sinceRoot and
+		// sinceRootBytes count the records cut since the last one was,
+		// and their data.
+		rootBatches, sinceRoot, sinceRootBytes int
 		// sinceSnapshot counts records logged since the last snapshot was
 		// taken; snapshotting is set while one is being written.
 		sinceSnapshot int
@@ -208,6 +226,9 @@ func open(o Options, dir string) (*DB, error) {
 
 		closeDone: make(chan struct{}),
 		watchStop: make(chan struct{}),
+
+		rootWindow: defaultRootWindow,
+		maxUnshown: defaultMaxUnshown,
 	}
 	db.watches = watch.NewRegistry(o.WatchBacklog, db.watchStop, &db.watchWG)
 	db.watchers = map[int64]*sessionState{}
@@ -390,6 +411,12 @@ func (db *DB) Check() error {
 	errs := []error{w.Check()}
 	if db.stale.Load() {
 		db.publishLocked()
+	}
+	if db.log != nil {
+		db.showLocked()
+	}
+	if db.showErr != nil {
+		errs = append(errs, db.showErr)
 	}
 	if r := db.root.Load(); r.Zxid() != w.Zxid() || r.Len() != w.Len() {
 		errs = append(errs, fmt.Errorf("read root at %v (%d nodes), working tree at %v (%d nodes)", r.Zxid(), r.Len(), w.Zxid(), w.Len()))

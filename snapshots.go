@@ -89,19 +89,26 @@ func (db *DB) captureSessionsLocked() []snapshot.Session {
 	return append(out, snapshot.Session{ID: db.mu.nextSession, Timeout: nextSessionMarker})
 }
 
-// snapshotDueLocked counts n more logged records and, when a snapshot is
-// due and none is being written, returns a job for the tree snap (the
-// working tree as of those records). REQUIRES: db.mu held.
-func (db *DB) snapshotDueLocked(n int, snap *tree.Tree) *snapshotJob {
+// snapshotDueLocked counts n more logged records and reports whether a
+// snapshot is due and none is being written; if so, the caller must pass
+// the working tree as of those records to snapshotJobLocked.
+// REQUIRES: db.mu held.
+func (db *DB) snapshotDueLocked(n int) bool {
 	if db.dir == "" {
-		return nil
+		return false
 	}
 	db.mu.sinceSnapshot += n
 	if db.mu.sinceSnapshot < db.opts.SnapshotEvery || db.mu.snapshotting {
-		return nil
+		return false
 	}
 	db.mu.sinceSnapshot = 0
 	db.mu.snapshotting = true
+	return true
+}
+
+// snapshotJobLocked returns the job of a due snapshot of snap.
+// REQUIRES: db.mu held.
+func (db *DB) snapshotJobLocked(snap *tree.Tree) *snapshotJob {
 	now := time.Now() // real time: the pace is of a real disk
 	pace := snapshotPace(db.mu.lastSnapshotSize, now.Sub(db.mu.lastAutoSnapshot), db.opts.SnapshotBytesPerSecond)
 	db.mu.lastAutoSnapshot = now

@@ -61,8 +61,8 @@ func TestAutomaticSnapshotPace(t *testing.T) {
 	db.mu.lastSnapshotSize = 24e6
 	db.mu.lastAutoSnapshot = time.Now().Add(-time.Second)
 	db.mu.sinceSnapshot = db.opts.SnapshotEvery
-	job := db.snapshotDueLocked(1, db.mu.working.Snapshot())
-	require.NotNil(t, job)
+	require.True(t, db.snapshotDueLocked(1))
+	job := db.snapshotJobLocked(db.mu.working.Snapshot())
 	db.mu.snapshotting = false
 	require.InDelta(t, 48e6, float64(job.pace), 1.5e6)
 	require.WithinDuration(t, time.Now(), db.mu.lastAutoSnapshot, time.Second)

@@ -237,6 +237,10 @@ func (s *Session) stillOpen(op, path string) error {
 
 // rootForWatchLocked is readRoot for a caller holding watchMu.
 func (db *DB) rootForWatchLocked() *tree.Tree {
+	if db.log != nil {
+		db.noteRead()
+		return db.showLocked()
+	}
 	if db.stale.Load() {
 		db.mu.Lock()
 		if db.stale.Load() {

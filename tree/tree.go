@@ -246,6 +246,23 @@ func (t *Tree) Clone() *Tree {
 	}
 }
 
+// Writable returns a writable copy of the snapshot t. Like a snapshot and
+// the tree it came from, the two share every node until the copy replaces
+// one. The copy does not track the digest, and interns ACLs into a map of
+// its own. The engine uses it to bring a read root up to date with records
+// applied since it was taken, without touching the working tree.
+// REQUIRES: t is a snapshot, and no other goroutine calls Writable on t at
+// the same time (copying a B-tree marks it; readers of t are unaffected).
+func (t *Tree) Writable() *Tree {
+	return &Tree{
+		nodes: t.nodes.Copy(),
+		ephs:  t.ephs.Copy(),
+		timed: t.timed.Copy(),
+		zxid:  t.zxid,
+		w:     &writer{acls: map[string]*aclList{}},
+	}
+}
+
 // internACL returns the shared aclList equal to entries.
 func (t *Tree) internACL(entries []znode.ACL) *aclList {
 	if len(entries) == 1 && entries[0] == openACL.entries[0] {

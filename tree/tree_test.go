@@ -83,6 +83,47 @@ func TestSnapshotIsolation(t *testing.T) {
 	require.NoError(t, tr.Check())
 }
 
+// A writable copy of a snapshot, given the records applied to the tree
+// since, equals that tree, and neither changes the snapshot nor the tree.
+func TestWritableCatchesUpWithTheTree(t *testing.T) {
+	tr := New()
+	tr.TrackDigest()
+	apply(t, tr, create("/a", 1), txn.Op{Type: txn.TypeCreate, Path: "/a/e", Owner: 77, ParentCversion: 1, ACL: znode.ReadACL()})
+	snap := tr.Snapshot()
+	var before strings.Builder
+	require.NoError(t, snap.Dump(&before))
+	since := []txn.Op{
+		create("/b", 3),
+		txn.Op{Type: txn.TypeSetData, Path: "/a", Data: []byte("new"), Version: 1},
+		txn.Op{Type: txn.TypeDelete, Path: "/a/e"},
+		txn.Op{Type: txn.TypeCreate, Path: "/a/f", Owner: 78, ParentCversion: 3, ACL: znode.ReadACL()},
+		txn.Op{Type: txn.TypeSetACL, Path: "/b", ACL: znode.ReadACL(), Version: 1},
+	}
+	var records []*txn.Txn
+	for _, op := range since {
+		z := tr.Zxid() + 1
+		x := &txn.Txn{Zxid: z, Time: int64(z), Ops: []txn.Op{op}}
+		records = append(records, x)
+		require.NoError(t, tr.Apply(x, nil))
+	}
+	cp := snap.Writable()
+	for _, x := range records {
+		require.NoError(t, cp.Apply(x, nil))
+	}
+	var want, got, after strings.Builder
+	require.NoError(t, tr.Dump(&want))
+	require.NoError(t, cp.Snapshot().Dump(&got))
+	require.NoError(t, snap.Dump(&after))
+	assert.Equal(t, want.String(), got.String())
+	assert.Equal(t, before.String(), after.String(), "the snapshot is unchanged")
+	assert.Equal(t, []string{"/a/f"}, cp.Snapshot().EphemeralsWithPrefix(78, ""))
+	assert.Empty(t, snap.EphemeralsWithPrefix(78, ""))
+	_, digesting := cp.Digest()
+	assert.False(t, digesting, "the copy does not track the digest")
+	require.NoError(t, cp.Check())
+	require.NoError(t, tr.Check())
+}
+
 func TestApplyBookkeeping(t *testing.T) {
 	tr := New()
 	apply(t, tr, create("/p", 1), create("/p/a", 1), create("/p/b", 2))
