@@ -21,6 +21,7 @@ import (
 var summary struct {
 	sync.Mutex
 	seeds, ops, violations int
+	durableSeeds           int // of seeds, run on a durable engine
 	zxidBad, porcupineBad  int
 	checkTime              time.Duration
 	mutants                map[string][2]int // caught, tried
@@ -59,8 +60,8 @@ func summaryLine() string {
 	if summary.porcupineBad > 0 {
 		p = fmt.Sprintf("%d not ok", summary.porcupineBad)
 	}
-	line := fmt.Sprintf("lincheck: seeds=%d ops=%d violations=%d (porcupine %s, zxid-order %s; check time %v)",
-		summary.seeds, summary.ops, summary.violations, p, z, summary.checkTime.Round(time.Millisecond))
+	line := fmt.Sprintf("lincheck: seeds=%d (%d durable) ops=%d violations=%d (porcupine %s, zxid-order %s; check time %v)",
+		summary.seeds, summary.durableSeeds, summary.ops, summary.violations, p, z, summary.checkTime.Round(time.Millisecond))
 	for _, name := range []string{"stale", "lost-write"} {
 		if c, ok := summary.mutants[name]; ok {
 			line += fmt.Sprintf("; %s variant caught %d/%d", name, c[0], c[1])
@@ -73,7 +74,13 @@ func summaryLine() string {
 // client with wrap if not nil.
 func run(t *testing.T, cfg lincheck.Config, wrap func(c lincheck.Client, i int) lincheck.Client) *lincheck.Report {
 	t.Helper()
-	db, err := zkembed.Open("", &zkembed.Options{Seed: cfg.Seed})
+	return runOn(t, "", &zkembed.Options{Seed: cfg.Seed}, cfg, wrap)
+}
+
+// runOn runs cfg against a fresh engine opened on dir with opts.
+func runOn(t *testing.T, dir string, opts *zkembed.Options, cfg lincheck.Config, wrap func(c lincheck.Client, i int) lincheck.Client) *lincheck.Report {
+	t.Helper()
+	db, err := zkembed.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,32 +109,58 @@ func run(t *testing.T, cfg lincheck.Config, wrap func(c lincheck.Client, i int) 
 var summaryPath atomic.Pointer[string]
 
 func TestEmbeddedIsLinearizable(t *testing.T) {
-	path := os.Getenv("ZKEMBED_SUMMARY")
-	summaryPath.Store(&path)
 	ops := 2000
 	if testing.Short() {
 		ops = 300
 	}
 	for seed := uint64(1); seed <= seeds; seed++ {
-		r := run(t, lincheck.Config{Seed: seed, OpsPerClient: ops}, nil)
-		t.Logf("seed %d: %s", seed, r)
-		summary.Lock()
-		summary.ran = true
-		summary.seeds++
-		summary.ops += r.Ops
-		summary.checkTime += r.Zxid.Duration + r.Porcupine.Duration
-		if !r.Zxid.Ok() {
-			summary.zxidBad++
-			t.Errorf("seed %d: zxid order: %s", seed, r.Zxid.Violation)
-		}
-		if r.Porcupine.Result != porcupine.Ok {
-			summary.porcupineBad++
-			t.Errorf("seed %d: porcupine: %s", seed, r.Porcupine.Result)
-		}
-		if !r.Ok() {
-			summary.violations++
-		}
-		summary.Unlock()
+		record(t, seed, false, run(t, lincheck.Config{Seed: seed, OpsPerClient: ops}, nil))
+	}
+}
+
+// The durable engine: the commit pipeline with group commit, and read
+// roots published by sync leaders or brought up to date by readers. The
+// log is not synced: the pipeline is the same, and the run shorter.
+func TestDurableIsLinearizable(t *testing.T) {
+	ops := 2000
+	if testing.Short() {
+		ops = 300
+	}
+	for seed := uint64(1); seed <= durableSeeds; seed++ {
+		cfg := lincheck.Config{Seed: seed, OpsPerClient: ops}
+		opts := &zkembed.Options{Seed: seed, NoSync: true}
+		record(t, seed, true, runOn(t, t.TempDir(), opts, cfg, nil))
+	}
+}
+
+// durableSeeds is how many seeds the durable engine runs.
+const durableSeeds = 2
+
+// record checks a run of the unbroken engine and adds it to the summary.
+func record(t *testing.T, seed uint64, durable bool, r *lincheck.Report) {
+	t.Helper()
+	path := os.Getenv("ZKEMBED_SUMMARY")
+	summaryPath.Store(&path)
+	t.Logf("seed %d: %s", seed, r)
+	summary.Lock()
+	defer summary.Unlock()
+	summary.ran = true
+	summary.seeds++
+	if durable {
+		summary.durableSeeds++
+	}
+	summary.ops += r.Ops
+	summary.checkTime += r.Zxid.Duration + r.Porcupine.Duration
+	if !r.Zxid.Ok() {
+		summary.zxidBad++
+		t.Errorf("seed %d: zxid order: %s", seed, r.Zxid.Violation)
+	}
+	if r.Porcupine.Result != porcupine.Ok {
+		summary.porcupineBad++
+		t.Errorf("seed %d: porcupine: %s", seed, r.Porcupine.Result)
+	}
+	if !r.Ok() {
+		summary.violations++
 	}
 }
 
