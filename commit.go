@@ -96,6 +96,7 @@ func (db *DB) update(op, path string, f func() error) error {
 		// Waiting past its own record delays its reply by nothing: all
 		// of them were applied in one hold of DB.mu, so one batch holds them.
 		w.last = db.combineWrites()
+		w.combined = true
 	}
 	if werr := db.awaitWrite(w); werr != nil {
 		return &OpError{Op: op, Path: path, Err: werr}
@@ -125,10 +126,11 @@ func (db *DB) update(op, path string, f func() error) error {
 
 // write is one closure passed to update, and its outcome.
 type write struct {
-	f       func() error
-	err     error      // f's result
-	last    znode.Zxid // the working tree's zxid after f
-	applied atomic.Bool
+	f        func() error
+	err      error      // f's result
+	last     znode.Zxid // the working tree's zxid after f
+	applied  atomic.Bool
+	combined bool // the caller combined: it ran other writers' closures
 }
 
 // run runs w's closure and records its outcome. REQUIRES: db.mu held.
@@ -219,11 +221,17 @@ func (db *DB) awaitDurable(z znode.Zxid) error {
 // No wake-up is lost: the combiner that applied w then waits for every
 // record up to the last it applied; so a batch that makes w durable is
 // led (by it, or by a leader it waits for), and its leader broadcasts when
-// it ends.
+// it ends. If the closures it ran added no record past the durable tree
+// (all failed validation), no batch is needed and none ends: the combiner
+// wakes their writers itself.
 func (db *DB) awaitWrite(w *write) error {
 	s := &db.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if w.combined && s.err == nil && s.durable >= w.last {
+		s.cond.Broadcast()
+		return nil
+	}
 	for s.err == nil {
 		applied := w.applied.Load()
 		if applied && s.durable >= w.last {

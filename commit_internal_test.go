@@ -116,3 +116,45 @@ func TestCombinedWritesKeepTheirOutcomes(t *testing.T) {
 	}
 	require.NoError(t, db.Check())
 }
+
+// Writes that all fail validation add no record, so the combiner that ran
+// them finds its tree durable already and leads no batch: it must still
+// wake the writers that began waiting before it ran their closures. (A
+// durable lincheck run once hung on this: the last client's failed
+// setData waited for a batch that never came.)
+func TestCombinedFailedWritesAreAnswered(t *testing.T) {
+	ctx := context.Background()
+	// A virtual clock: no session tick can start a batch and hide a lost
+	// wake-up.
+	db, err := Open("", &Options{Log: txnlog.NewMem(), Clock: clock.NewVirtual(time.Unix(1e9, 0))})
+	require.NoError(t, err)
+	defer db.Close()
+	const writers = 8
+	sessions := make([]*Session, writers)
+	for i := range sessions {
+		sessions[i], err = db.NewSession(ctx, nil)
+		require.NoError(t, err)
+	}
+	errs := make(chan error, writers)
+	db.mu.Lock() // hold the lock so that every writer queues
+	for i, s := range sessions {
+		go func() {
+			_, err := s.SetData(ctx, fmt.Sprintf("/missing%d", i), nil, -1)
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool {
+		db.combine.mu.Lock()
+		defer db.combine.mu.Unlock()
+		return len(db.combine.queue) == writers && db.combine.running
+	}, 10*time.Second, time.Millisecond)
+	db.mu.Unlock()
+	for range writers {
+		select {
+		case err := <-errs:
+			require.ErrorIs(t, err, ErrNoNode)
+		case <-time.After(10 * time.Second):
+			t.Fatal("failed writes not answered: a lost wake-up")
+		}
+	}
+}
