@@ -47,7 +47,7 @@ func TestLeadersPublishRootsWhileReadersAreAbout(t *testing.T) {
 		name               string
 		window, maxUnshown int
 		readFirst          bool
-		writes, size       int // setData calls, and their data's size
+		writes, size       int   // setData calls, and their data's size
 		lag                int64 // the root's lag after the writes
 	}{
 		{"no reader: nothing published", 4, 1000, false, 10, 1, 10},
