@@ -361,15 +361,16 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 // unshown, and a reader that finds root behind shown brings it up to date
 // itself (showLocked): it applies those records to a writable copy of root
 // and publishes the result. Replay costs the reader up to defaultMaxUnshown
-// records' apply (a leader publishes at least that often); it happens once
+// ops' apply (a leader publishes at least that often); it happens once
 // after a spell of writes nobody read, since the reader's visit makes the
 // next batches publish again. After a storage failure the same replay
 // shows the records that made it to the log.
 
 // defaultRootWindow is the number of batches published as roots after a
-// reader is seen. defaultMaxUnshown bounds the records a reader may have
-// to apply (BenchmarkCatchUp in package tree: ~0.9 ms for 512 creates
-// under 64 parents); maxUnshownBytes bounds the data they hold, which the
+// reader is seen. defaultMaxUnshown bounds the ops a reader may have to
+// apply (BenchmarkCatchUp in package tree: ~0.9 ms for 512 creates under
+// 64 parents); ops, not records, since a multi or a closeSession record
+// may hold thousands. maxUnshownBytes bounds the data they hold, which the
 // tree may have replaced already.
 const (
 	defaultRootWindow = 64
@@ -383,8 +384,8 @@ func (db *DB) rootWantedLocked(batch []*txn.Txn) bool {
 	if db.readSeen.Load() && db.readSeen.Swap(false) {
 		db.mu.rootBatches = db.rootWindow
 	}
-	db.mu.sinceRoot += len(batch)
 	for _, x := range batch {
+		db.mu.sinceRoot += len(x.Ops)
 		for i := range x.Ops {
 			db.mu.sinceRootBytes += len(x.Ops[i].Data)
 		}

@@ -121,8 +121,8 @@ type DB struct {
 		reaper      clock.Timer
 		// rootBatches counts the batches still to be published as read
 		// roots since a reader was last seen; sinceRoot and
-		// sinceRootBytes count the records cut since the last one was,
-		// and their data.
+		// sinceRootBytes count the ops cut since the last one was, and
+		// their data.
 		rootBatches, sinceRoot, sinceRootBytes int
 		// sinceSnapshot counts records logged since the last snapshot was
 		// taken; snapshotting is set while one is being written.

@@ -88,6 +88,32 @@ func TestLeadersPublishRootsWhileReadersAreAbout(t *testing.T) {
 	}
 }
 
+// The bound counts ops, not records: a multi (or a closeSession) may hold
+// thousands, each of which a reader would have to apply.
+func TestLeadersCountOpsNotRecords(t *testing.T) {
+	ctx := context.Background()
+	db := openLazy(t, txnlog.NewMem(), 0, 5)
+	s := newSession(t, db)
+	multi := func(names ...string) {
+		var ops []Op
+		for _, n := range names {
+			ops = append(ops, &CreateOp{Path: "/" + n, ACL: OpenACL()})
+		}
+		_, err := s.Multi(ctx, ops...)
+		require.NoError(t, err)
+	}
+	_, _, err := s.Exists(ctx, "/a") // brings the root up to date
+	require.NoError(t, err)
+	db.mu.Lock()
+	db.mu.sinceRoot, db.mu.sinceRootBytes = 0, 0
+	db.mu.Unlock()
+	multi("a", "b", "c")
+	require.Equal(t, int64(1), rootLag(db), "3 ops: under the bound")
+	multi("d", "e", "f")
+	require.Zero(t, rootLag(db), "6 ops: published")
+	require.NoError(t, db.Check())
+}
+
 // With no root published by sync leaders, every read still sees every
 // write answered before it began: readers bring the root up to date.
 func TestReadsSeeAnsweredWritesWithoutPublishedRoots(t *testing.T) {
