@@ -361,10 +361,11 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 // unshown, and a reader that finds root behind shown brings it up to date
 // itself (showLocked): it applies those records to a writable copy of root
 // and publishes the result. Replay costs the reader up to defaultMaxUnshown
-// ops' apply (a leader publishes at least that often); it happens once
-// after a spell of writes nobody read, since the reader's visit makes the
-// next batches publish again. After a storage failure the same replay
-// shows the records that made it to the log.
+// ops' apply (a leader publishes at least that often), and holds watchMu
+// meanwhile, so the dispatch of the batch then ending waits as long; it
+// happens once after a spell of writes nobody read, since the reader's
+// visit makes the next batches publish again. After a storage failure the
+// same replay shows the records that made it to the log.
 
 // defaultRootWindow is the number of batches published as roots after a
 // reader is seen. defaultMaxUnshown bounds the ops a reader may have to

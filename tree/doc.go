@@ -14,6 +14,7 @@
 // of concurrent readers). A Node is never modified after it is put in a tree;
 // a change replaces it. Snapshot is O(1): the B-trees share all nodes and the
 // writable tree clones a B-tree node only when it first writes to it.
+// Writable is the way back, as cheap: a writable copy of a snapshot.
 //
 // Apply is the only way the tree changes, and it takes fully decided records
 // (package txn), so applying the same records to equal trees gives equal
