@@ -12,25 +12,32 @@ import (
 	"github.com/zkembed/zkembed/txnlog"
 )
 
+// openForQueue opens an engine on log with n sessions, for tests that queue
+// writers behind a held DB.mu. Its clock is virtual: no session tick can
+// start a batch and hide a lost wake-up.
+func openForQueue(t *testing.T, log txnlog.Log, n int) (*DB, []*Session) {
+	t.Helper()
+	db, err := Open("", &Options{Log: log, Clock: clock.NewVirtual(time.Unix(1e9, 0))})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	sessions := make([]*Session, n)
+	for i := range sessions {
+		sessions[i], err = db.NewSession(context.Background(), nil)
+		require.NoError(t, err)
+	}
+	return db, sessions
+}
+
 // Writes queued while DB.mu is busy are applied by one combiner in one
 // hold of the lock, and each writer gets its own outcome: its path, its
 // error, its Stat, its zxid, and a reply only once that zxid is durable.
 func TestCombinedWritesKeepTheirOutcomes(t *testing.T) {
 	ctx := context.Background()
-	log := txnlog.NewMem()
-	// A virtual clock: no session tick can start a batch and hide a lost
-	// wake-up.
-	db, err := Open("", &Options{Log: log, Clock: clock.NewVirtual(time.Unix(1e9, 0))})
-	require.NoError(t, err)
-	defer db.Close()
 	const writers = 16
-	sessions := make([]*Session, writers)
-	for i := range sessions {
-		sessions[i], err = db.NewSession(ctx, nil)
-		require.NoError(t, err)
-	}
+	log := txnlog.NewMem()
+	db, sessions := openForQueue(t, log, writers)
 	s0 := sessions[0]
-	_, err = s0.Create(ctx, "/q", nil, ModePersistent, OpenACL())
+	_, err := s0.Create(ctx, "/q", nil, ModePersistent, OpenACL())
 	require.NoError(t, err)
 	_, err = s0.Create(ctx, "/taken", nil, ModePersistent, OpenACL())
 	require.NoError(t, err)
@@ -124,17 +131,8 @@ func TestCombinedWritesKeepTheirOutcomes(t *testing.T) {
 // setData waited for a batch that never came.)
 func TestCombinedFailedWritesAreAnswered(t *testing.T) {
 	ctx := context.Background()
-	// A virtual clock: no session tick can start a batch and hide a lost
-	// wake-up.
-	db, err := Open("", &Options{Log: txnlog.NewMem(), Clock: clock.NewVirtual(time.Unix(1e9, 0))})
-	require.NoError(t, err)
-	defer db.Close()
 	const writers = 8
-	sessions := make([]*Session, writers)
-	for i := range sessions {
-		sessions[i], err = db.NewSession(ctx, nil)
-		require.NoError(t, err)
-	}
+	db, sessions := openForQueue(t, txnlog.NewMem(), writers)
 	errs := make(chan error, writers)
 	db.mu.Lock() // hold the lock so that every writer queues
 	for i, s := range sessions {

@@ -236,15 +236,7 @@ func (t *Tree) Snapshot() *Tree {
 
 // Clone returns an independent writable copy of t, for work that may be
 // abandoned (a multi is prepared on a clone). REQUIRES: t is writable.
-func (t *Tree) Clone() *Tree {
-	return &Tree{
-		nodes: t.nodes.Copy(),
-		ephs:  t.ephs.Copy(),
-		timed: t.timed.Copy(),
-		zxid:  t.zxid,
-		w:     &writer{acls: map[string]*aclList{}, base: t.w.acls},
-	}
-}
+func (t *Tree) Clone() *Tree { return t.writableCopy(t.w.acls) }
 
 // Writable returns a writable copy of the snapshot t. Like a snapshot and
 // the tree it came from, the two share every node until the copy replaces
@@ -253,13 +245,17 @@ func (t *Tree) Clone() *Tree {
 // applied since it was taken, without touching the working tree.
 // REQUIRES: t is a snapshot, and no other goroutine calls Writable on t at
 // the same time (copying a B-tree marks it; readers of t are unaffected).
-func (t *Tree) Writable() *Tree {
+func (t *Tree) Writable() *Tree { return t.writableCopy(nil) }
+
+// writableCopy returns a writable tree sharing t's nodes, which interns
+// ACLs into a map of its own and reads through to base.
+func (t *Tree) writableCopy(base map[string]*aclList) *Tree {
 	return &Tree{
 		nodes: t.nodes.Copy(),
 		ephs:  t.ephs.Copy(),
 		timed: t.timed.Copy(),
 		zxid:  t.zxid,
-		w:     &writer{acls: map[string]*aclList{}},
+		w:     &writer{acls: map[string]*aclList{}, base: base},
 	}
 }
 
