@@ -368,11 +368,12 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 // same replay shows the records that made it to the log.
 
 // defaultRootWindow is the number of batches published as roots after a
-// reader is seen. defaultMaxUnshown bounds the ops a reader may have to
-// apply (BenchmarkCatchUp in package tree: ~0.9 ms for 512 creates under
-// 64 parents); ops, not records, since a multi or a closeSession record
-// may hold thousands. maxUnshownBytes bounds the data they hold, which the
-// tree may have replaced already.
+// reader is seen. defaultMaxUnshown bounds the changes a reader may have
+// to apply (BenchmarkCatchUp in package tree: ~0.9 ms for 512 creates
+// under 64 parents): ops and the deletes a closeSession lists, not
+// records, since a multi or a closeSession may hold thousands.
+// maxUnshownBytes bounds the data and paths they hold, which the tree may
+// have replaced already.
 const (
 	defaultRootWindow = 64
 	defaultMaxUnshown = 512
@@ -385,17 +386,25 @@ func (db *DB) rootWantedLocked(batch []*txn.Txn) bool {
 	if db.readSeen.Load() && db.readSeen.Swap(false) {
 		db.mu.rootBatches = db.rootWindow
 	}
+	uncounted := false
 	for _, x := range batch {
-		db.mu.sinceRoot += len(x.Ops)
 		for i := range x.Ops {
-			db.mu.sinceRootBytes += len(x.Ops[i].Data)
+			op := &x.Ops[i]
+			db.mu.sinceRoot += 1 + len(op.Paths) // a closeSession's deletes
+			db.mu.sinceRootBytes += len(op.Data)
+			for _, p := range op.Paths {
+				db.mu.sinceRootBytes += len(p)
+			}
+			// A closeSession without paths deletes every ephemeral of
+			// its session, however many: publish rather than count.
+			uncounted = uncounted || op.Type == txn.TypeCloseSession && op.Paths == nil
 		}
 	}
 	if db.mu.rootBatches > 0 {
 		db.mu.rootBatches--
 		return true
 	}
-	return db.mu.sinceRoot >= db.maxUnshown || db.mu.sinceRootBytes >= maxUnshownBytes
+	return uncounted || db.mu.sinceRoot >= db.maxUnshown || db.mu.sinceRootBytes >= maxUnshownBytes
 }
 
 // noteRead tells sync leaders that a reader is about. The flag is written

@@ -121,8 +121,8 @@ type DB struct {
 		reaper      clock.Timer
 		// rootBatches counts the batches still to be published as read
 		// roots since a reader was last seen; sinceRoot and
-		// sinceRootBytes count the ops cut since the last one was, and
-		// their data.
+		// sinceRootBytes count the changes cut since the last one was,
+		// and their bytes (see rootWantedLocked).
 		rootBatches, sinceRoot, sinceRootBytes int
 		// sinceSnapshot counts records logged since the last snapshot was
 		// taken; snapshotting is set while one is being written.

@@ -88,8 +88,8 @@ func TestLeadersPublishRootsWhileReadersAreAbout(t *testing.T) {
 	}
 }
 
-// The bound counts ops, not records: a multi (or a closeSession) may hold
-// thousands, each of which a reader would have to apply.
+// The bound counts ops, not records: a multi may hold thousands, each of
+// which a reader would have to apply.
 func TestLeadersCountOpsNotRecords(t *testing.T) {
 	ctx := context.Background()
 	db := openLazy(t, txnlog.NewMem(), 0, 5)
@@ -111,6 +111,42 @@ func TestLeadersCountOpsNotRecords(t *testing.T) {
 	require.Equal(t, int64(1), rootLag(db), "3 ops: under the bound")
 	multi("d", "e", "f")
 	require.Zero(t, rootLag(db), "6 ops: published")
+	require.NoError(t, db.Check())
+}
+
+// A closeSession counts the ephemerals it deletes, and one that does not
+// list them (too many to list) is published at once.
+func TestLeadersCountTheDeletesOfACloseSession(t *testing.T) {
+	ctx := context.Background()
+	db := openLazy(t, txnlog.NewMem(), 0, 5)
+	owner := func(ephemerals int) *Session {
+		s := newSession(t, db)
+		for i := range ephemerals {
+			_, err := s.Create(ctx, fmt.Sprintf("/e%x-%d", s.ID(), i), nil, ModeEphemeral, OpenACL())
+			require.NoError(t, err)
+		}
+		return s
+	}
+	settle := func() { // bring the root up to date and count from zero
+		_, _, err := newSession(t, db).Exists(ctx, "/")
+		require.NoError(t, err)
+		db.mu.Lock()
+		db.mu.sinceRoot, db.mu.sinceRootBytes = 0, 0
+		db.mu.Unlock()
+	}
+	a, b := owner(3), owner(1)
+	settle()
+	require.NoError(t, a.Close(ctx))
+	require.Equal(t, int64(1), rootLag(db), "1 op and 3 deletes: under the bound")
+	require.NoError(t, b.Close(ctx))
+	require.Zero(t, rootLag(db), "4 + 2 changes: published")
+
+	defer func(v int) { closeSessionPathsMax = v }(closeSessionPathsMax)
+	closeSessionPathsMax = 0 // no close lists its paths
+	c := owner(1)
+	settle()
+	require.NoError(t, c.Close(ctx))
+	require.Zero(t, rootLag(db), "a close that lists no paths: published")
 	require.NoError(t, db.Check())
 }
 
