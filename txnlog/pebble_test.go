@@ -854,17 +854,7 @@ func TestWALTailReportsTornWrite(t *testing.T) {
 		walName = path
 		cut := len(short) + (len(full)-len(short))/2
 		torn = int64(cut - len(short))
-		f, err := before.Create(path, vfs.WriteCategoryUnspecified)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.Write(full[:cut]); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Sync(); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		writeAll(t, before, path, full[:cut])
 	}
 	if walName == "" {
 		t.Fatal("record 11 changed no WAL file")
@@ -920,17 +910,7 @@ func TestWALTailRecycledLeftovers(t *testing.T) {
 	clean := readAll(t, fs, path)
 	// What a recycled file holds after the trailer: an older log's chunks.
 	leftovers := bytes.Repeat([]byte{0xa5, 0x3c, 0x07, 0x01, 0xff}, 1000)
-	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(append(slices.Clone(clean), leftovers...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	writeAll(t, fs, path, append(slices.Clone(clean), leftovers...))
 
 	p = open(t, "/log", &txnlog.PebbleOptions{FS: fs})
 	checkRange(t, replayAll(t, p, 0), 1, 10)
@@ -971,17 +951,7 @@ func TestWALTailForeignTrailerIsDropped(t *testing.T) {
 	body := readAll(t, clone, path)
 	trailer := []byte{0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0}
 	binary.LittleEndian.PutUint32(trailer[7:], uint32(n+7)) // not n+1
-	f, err := clone.Create(path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(append(slices.Clone(body), trailer...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	writeAll(t, clone, path, append(slices.Clone(body), trailer...))
 	p = open(t, "/log", &txnlog.PebbleOptions{FS: clone})
 	defer p.Close()
 	checkRange(t, replayAll(t, p, 0), 1, 10)
@@ -1020,6 +990,22 @@ func FuzzWALNumber(f *testing.F) {
 			t.Fatalf("WALNumber(%q) = %d for a name that is not a WAL", file, n)
 		}
 	})
+}
+
+// writeAll replaces the file at path with b, synced.
+func writeAll(t testing.TB, fs vfs.FS, path string, b []byte) {
+	t.Helper()
+	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readAll(t testing.TB, fs vfs.FS, path string) []byte {
