@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/bench"
 )
 
@@ -82,6 +83,26 @@ func TestWorkloads(t *testing.T) {
 	require.Positive(t, impact.Snapshots)
 	require.Len(t, impact.Windows, 2*2)
 	require.Greater(t, impact.MinOverlap, 0.5, "the during windows are mostly snapshot writing")
+	icfg = bench.SnapshotImpactConfig{Nodes: 5000, Writers: 2, Rounds: 2, Every: 1000}
+	if os.Getenv("ZKEMBED_BENCH") != "" {
+		icfg = bench.SnapshotImpactConfig{}
+	}
+	auto, err := bench.AutoSnapshotImpact(icfg)
+	require.NoError(t, err)
+	t.Log(auto)
+	for _, w := range auto.Windows {
+		t.Log(w)
+	}
+	require.True(t, auto.Auto)
+	require.NotEmpty(t, auto.PairRatios)
+	for i, w := range auto.Windows {
+		require.Equal(t, i%2 == 0, w.During, "windows alternate, with a snapshot first")
+		require.Positive(t, w.Writes, "writes go on in every window")
+		if w.During {
+			require.Positive(t, w.MiBPerSecond, "a snapshot's rate is known once renamed")
+			require.LessOrEqual(t, w.MiBPerSecond, float64(zkembed.DefaultSnapshotBytesPerSecond>>20)*1.5, "the pace holds to about its cap")
+		}
+	}
 	wcfg := bench.WatchConfig{Sessions: 500, Samples: 200, Watches: 2000, Others: 500, Rounds: 1}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		wcfg = bench.WatchConfig{}

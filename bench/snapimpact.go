@@ -35,6 +35,9 @@ type SnapshotImpactConfig struct {
 	// runs at a quarter of the default when writes are few: measure that
 	// with a quarter here.
 	BytesPerSecond int64
+	// Every is Options.SnapshotEvery for AutoSnapshotImpact (default the
+	// engine's); SnapshotImpact takes no automatic snapshots.
+	Every int
 }
 
 // SnapshotImpactWindow is one window of the snapshot-impact workload.
@@ -45,6 +48,10 @@ type SnapshotImpactWindow struct {
 	P50, P99  time.Duration
 	Snapshots int     // snapshots completed in it
 	Overlap   float64 // fraction of Length during which a DB.Snapshot call was in progress
+	// MiBPerSecond is, for an automatic snapshot (AutoSnapshotImpact),
+	// the rate it was written at: its size over the time its temporary
+	// file existed.
+	MiBPerSecond float64
 }
 
 // SnapshotImpactReport compares synced write latency with and without a
@@ -63,13 +70,18 @@ type SnapshotImpactReport struct {
 	PairRatios     []float64
 	Snapshots      int     // snapshots written in all
 	MinOverlap     float64 // the least Overlap of a window with snapshots
-	BytesPerSecond int64   // the rate snapshots were written at
+	BytesPerSecond int64   // the rate snapshots were written at, or its cap if Auto
+	Auto           bool    // the engine's automatic snapshots (AutoSnapshotImpact)
 }
 
 // String renders the report on one line.
 func (r SnapshotImpactReport) String() string {
-	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots at %.4g MiB/s %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
-		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), float64(r.BytesPerSecond)/(1<<20),
+	at := fmt.Sprintf("at %.4g MiB/s", float64(r.BytesPerSecond)/(1<<20))
+	if r.Auto {
+		at = fmt.Sprintf("(automatic, at most %.4g MiB/s)", float64(r.BytesPerSecond)/(1<<20))
+	}
+	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots %s %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
+		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), at,
 		r.P50During.Round(time.Microsecond), r.P99During.Round(time.Microsecond),
 		len(r.PairRatios), r.Snapshots, 100*r.MinOverlap, r.Ratio, ratioRange(r.PairRatios))
 }
@@ -147,21 +159,27 @@ func SnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
 		rep.Windows = append(rep.Windows, during, without)
 		rep.PairRatios = append(rep.PairRatios, float64(during.P99)/float64(without.P99))
 	}
+	rep.summarize()
+	return rep, nil
+}
+
+// summarize works out the medians, the ratio, the snapshot count and the
+// least overlap from r.Windows.
+func (r *SnapshotImpactReport) summarize() {
 	var p50s, p99s [2][]time.Duration
-	rep.MinOverlap = 1
-	for _, w := range rep.Windows {
+	r.MinOverlap = 1
+	for _, w := range r.Windows {
 		k := 0
 		if w.During {
 			k = 1
-			rep.Snapshots += w.Snapshots
-			rep.MinOverlap = min(rep.MinOverlap, w.Overlap)
+			r.Snapshots += w.Snapshots
+			r.MinOverlap = min(r.MinOverlap, w.Overlap)
 		}
 		p50s[k], p99s[k] = append(p50s[k], w.P50), append(p99s[k], w.P99)
 	}
-	rep.P50Without, rep.P99Without = median(p50s[0]), median(p99s[0])
-	rep.P50During, rep.P99During = median(p50s[1]), median(p99s[1])
-	rep.Ratio = float64(rep.P99During) / float64(rep.P99Without)
-	return rep, nil
+	r.P50Without, r.P99Without = median(p50s[0]), median(p99s[0])
+	r.P50During, r.P99During = median(p50s[1]), median(p99s[1])
+	r.Ratio = float64(r.P99During) / float64(r.P99Without)
 }
 
 // impactWindow runs cfg.Writers synced setData loops, each on a session of
@@ -293,6 +311,9 @@ func (w SnapshotImpactWindow) String() string {
 	kind := "without"
 	if w.During {
 		kind = fmt.Sprintf("during %d snapshot(s), in progress %.1f%% of the window", w.Snapshots, 100*w.Overlap)
+		if w.MiBPerSecond > 0 {
+			kind = fmt.Sprintf("during an automatic snapshot written at %.1f MiB/s", w.MiBPerSecond)
+		}
 	}
 	return fmt.Sprintf("%v window, %s: %d writes, p50 %v, p99 %v", w.Length.Round(time.Millisecond), kind, w.Writes,
 		w.P50.Round(time.Microsecond), w.P99.Round(time.Microsecond))

@@ -33,6 +33,8 @@ func runBench(args []string) error {
 	snapImpact := fs.Bool("snapshot-impact", false, "run only the snapshot-impact workload: synced setData p99 with and without snapshots of a -recovery-nodes tree, in -snapshot-rounds alternating window pairs")
 	snapRounds := fs.Int("snapshot-rounds", 5, "window pairs of the snapshot-impact workload")
 	snapRate := fs.Int64("snapshot-rate", zkembed.DefaultSnapshotBytesPerSecond>>20, "MiB/s the snapshot-impact workload writes its snapshots at (DB.Snapshot's rate; an automatic snapshot may go as slowly as a quarter of the default)")
+	snapAuto := fs.Bool("snapshot-auto", false, "with -snapshot-impact: measure the engine's automatic snapshots (every -snapshot-every records, at the pace the engine picks, -snapshot-rate at most) instead of DB.Snapshot calls at -snapshot-rate, the writes never pausing")
+	snapEvery := fs.Int("snapshot-every", zkembed.DefaultSnapshotEvery, "with -snapshot-auto: logged records between automatic snapshots (Options.SnapshotEvery)")
 	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
 	durableOnly := fs.Bool("durable-writes", false, "run only the durable write comparison: synced create and setData with 1, 16 and 64 sessions beside raw pebble synced commits, in -durable-rounds alternating windows")
 	durableRounds := fs.Int("durable-rounds", 3, "alternating windows of the durable write comparison (each side runs -durable in all)")
@@ -47,6 +49,9 @@ func runBench(args []string) error {
 	if *durableRounds < 1 {
 		return fmt.Errorf("-durable-rounds %d: must be at least 1", *durableRounds)
 	}
+	if *snapEvery < 1 {
+		return fmt.Errorf("-snapshot-every %d: must be at least 1", *snapEvery)
+	}
 	if *snapRate < 1 || *snapRate > 1<<20 {
 		return fmt.Errorf("-snapshot-rate %d: must be 1 to %d MiB/s", *snapRate, 1<<20)
 	}
@@ -57,7 +62,12 @@ func runBench(args []string) error {
 		return err
 	}
 	if *snapImpact {
-		r, err := bench.SnapshotImpact(bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn, BytesPerSecond: *snapRate << 20})
+		cfg := bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn, BytesPerSecond: *snapRate << 20, Every: *snapEvery}
+		run := bench.SnapshotImpact
+		if *snapAuto {
+			run = bench.AutoSnapshotImpact
+		}
+		r, err := run(cfg)
 		for _, w := range r.Windows {
 			fmt.Println(" ", w)
 		}
