@@ -35,6 +35,7 @@ func runBench(args []string) error {
 	snapRate := fs.Int64("snapshot-rate", zkembed.DefaultSnapshotBytesPerSecond>>20, "MiB/s the snapshot-impact workload writes its snapshots at (DB.Snapshot's rate; an automatic snapshot may go as slowly as a quarter of the default)")
 	snapAuto := fs.Bool("snapshot-auto", false, "with -snapshot-impact: measure the engine's automatic snapshots (every -snapshot-every records, at the pace the engine picks, -snapshot-rate at most) instead of DB.Snapshot calls at -snapshot-rate, the writes never pausing")
 	snapEvery := fs.Int("snapshot-every", zkembed.DefaultSnapshotEvery, "with -snapshot-auto: logged records between automatic snapshots (Options.SnapshotEvery)")
+	snapWriters := fs.Int("snapshot-writers", 4, "synced setData sessions of the snapshot-impact workload")
 	snapChurn := fs.Int("snapshot-churn", 0, "setData calls over the tree before the snapshot-impact windows (a tree written to for a while is slower to walk)")
 	durableOnly := fs.Bool("durable-writes", false, "run only the durable write comparison: synced create and setData with 1, 16 and 64 sessions beside raw pebble synced commits, in -durable-rounds alternating windows")
 	durableRounds := fs.Int("durable-rounds", 3, "alternating windows of the durable write comparison (each side runs -durable in all)")
@@ -49,6 +50,9 @@ func runBench(args []string) error {
 	if *durableRounds < 1 {
 		return fmt.Errorf("-durable-rounds %d: must be at least 1", *durableRounds)
 	}
+	if *snapWriters < 1 {
+		return fmt.Errorf("-snapshot-writers %d: must be at least 1", *snapWriters)
+	}
 	if *snapEvery < 1 {
 		return fmt.Errorf("-snapshot-every %d: must be at least 1", *snapEvery)
 	}
@@ -62,7 +66,7 @@ func runBench(args []string) error {
 		return err
 	}
 	if *snapImpact {
-		cfg := bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn, BytesPerSecond: *snapRate << 20, Every: *snapEvery}
+		cfg := bench.SnapshotImpactConfig{Nodes: *recoveryNodes, Rounds: *snapRounds, Churn: *snapChurn, BytesPerSecond: *snapRate << 20, Every: *snapEvery, Writers: *snapWriters}
 		run := bench.SnapshotImpact
 		if *snapAuto {
 			run = bench.AutoSnapshotImpact
