@@ -2,7 +2,6 @@ package tree
 
 import (
 	"encoding/binary"
-	"hash/crc64"
 
 	"github.com/zkembed/zkembed/internal/enc"
 )
@@ -22,8 +21,6 @@ import (
 // every logged record can carry the digest of the tree after it and replay
 // can prove it rebuilt the same tree (as ZooKeeper's zookeeper.digest.enabled
 // does). An in-memory tree pays nothing.
-
-var ecma = crc64.MakeTable(crc64.ECMA)
 
 // AppendRecord appends r's canonical encoding to dst: the snapshot record
 // format, and the input of the node's digest.
@@ -47,7 +44,7 @@ func AppendRecord(dst []byte, r *NodeRecord) []byte {
 
 // EncodedDigest is the digest of a node given its AppendRecord encoding.
 func EncodedDigest(b []byte) uint64 {
-	x := crc64.Checksum(b, ecma)
+	x := crc64ECMA(b)
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
