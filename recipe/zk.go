@@ -40,7 +40,7 @@ type ZK struct {
 // Close it when done. dialer may be nil (TCP), or zkembed.Server.Dial for an
 // in-process engine. go-zookeeper's log lines are dropped. It waits until
 // the session is established or ctx ends. For other go-zookeeper options,
-// call zk.Connect and WrapZK.
+// call zk.Connect and WrapZK (which skips the round trip below).
 func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration, dialer zk.Dialer) (*ZK, error) {
 	// go-zookeeper tells the negotiated timeout only in this log line:
 	// the session-lost timer must not run longer than the server waits.
@@ -64,7 +64,20 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 				return nil, znode.ErrConnectionLoss
 			}
 			if ev.State == zk.StateHasSession {
-				return wrapZK(conn, events, sessionTimeout, negotiated), nil
+				c := wrapZK(conn, events, sessionTimeout, negotiated)
+				// go-zookeeper reports the session before its connection
+				// loop runs sendSetWatches, and that reads lastZxid
+				// unguarded if watches are set by then (see check). One
+				// round trip first, so that the caller's first watch
+				// comes too late for this connection's sendSetWatches
+				// unless that loop is kept from running for round trips
+				// on end. (A CI run caught the race here once, in a test
+				// that set a watch at once on a new session.)
+				if _, _, err := c.Exists(ctx, "/"); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return c, nil
 			}
 		case <-ctx.Done():
 			conn.Close()
