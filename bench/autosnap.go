@@ -30,18 +30,7 @@ import (
 // does not. cfg.BytesPerSecond sets the cap (default the engine's).
 // Each window's MiBPerSecond is the rate its snapshot was written at.
 func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
-	if cfg.Nodes == 0 {
-		cfg.Nodes = 1_000_000
-	}
-	if cfg.Writers == 0 {
-		cfg.Writers = 4
-	}
-	if cfg.Rounds == 0 {
-		cfg.Rounds = 5
-	}
-	if cfg.BytesPerSecond == 0 {
-		cfg.BytesPerSecond = zkembed.DefaultSnapshotBytesPerSecond
-	}
+	cfg = cfg.withDefaults() // Duration is not used
 	rep := SnapshotImpactReport{BytesPerSecond: cfg.BytesPerSecond, Auto: true}
 	parent, err := os.MkdirTemp(cfg.Dir, "zkembed-autosnap-")
 	if err != nil {
@@ -56,8 +45,8 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 	if err := db.Close(); err != nil {
 		return rep, err
 	}
-	// The opened engine takes a snapshot of the tree first if it has none
-	// (every records, counted from here), then every records.
+	// The engine's defaults (synced, SnapshotRetain, the pace), but for
+	// cfg.Every and the cap.
 	db, err = zkembed.Open(dir, &zkembed.Options{SnapshotEvery: cfg.Every, SnapshotBytesPerSecond: cfg.BytesPerSecond})
 	if err != nil {
 		return rep, err

@@ -40,6 +40,26 @@ type SnapshotImpactConfig struct {
 	Every int
 }
 
+// withDefaults returns c with its zero fields set to their defaults.
+func (c SnapshotImpactConfig) withDefaults() SnapshotImpactConfig {
+	if c.Nodes == 0 {
+		c.Nodes = 1_000_000
+	}
+	if c.Writers == 0 {
+		c.Writers = 4
+	}
+	if c.Duration == 0 {
+		c.Duration = 2 * time.Second
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 5
+	}
+	if c.BytesPerSecond == 0 {
+		c.BytesPerSecond = zkembed.DefaultSnapshotBytesPerSecond
+	}
+	return c
+}
+
 // SnapshotImpactWindow is one window of the snapshot-impact workload.
 type SnapshotImpactWindow struct {
 	During    bool          // snapshots were written in it
@@ -106,21 +126,7 @@ func ratioRange(rs []float64) string {
 // window without, not counted, warms the engine up first. Each window's
 // p50 and p99 are its own; the report gives the median of each kind.
 func SnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) {
-	if cfg.Nodes == 0 {
-		cfg.Nodes = 1_000_000
-	}
-	if cfg.Writers == 0 {
-		cfg.Writers = 4
-	}
-	if cfg.Duration == 0 {
-		cfg.Duration = 2 * time.Second
-	}
-	if cfg.Rounds == 0 {
-		cfg.Rounds = 5
-	}
-	if cfg.BytesPerSecond == 0 {
-		cfg.BytesPerSecond = zkembed.DefaultSnapshotBytesPerSecond
-	}
+	cfg = cfg.withDefaults()
 	parent, err := os.MkdirTemp(cfg.Dir, "zkembed-snapimpact-")
 	if err != nil {
 		return SnapshotImpactReport{}, err
