@@ -105,6 +105,7 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 		return rep, fmt.Errorf("writer: %w", err)
 	default:
 	}
+	var late []time.Duration // p99s of the windows before the next snapshot
 	for _, p := range pairs(spans, open, end) {
 		s := spans[p.span]
 		during, without := windowOf(all, s.start, s.end, true), windowOf(all, p.from, p.to, false)
@@ -114,6 +115,12 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 		}
 		rep.Windows = append(rep.Windows, during, without)
 		rep.PairRatios = append(rep.PairRatios, float64(during.P99)/float64(without.P99))
+		if from, to, ok := beforeNext(spans, p); ok {
+			late = append(late, windowOf(all, from, to, false).P99)
+		}
+	}
+	if len(late) > 0 {
+		rep.P99Before = median(late)
 	}
 	if len(rep.PairRatios) < cfg.Rounds {
 		return rep, fmt.Errorf("%d automatic snapshots in %v, %d of them with room for a window without one before the next; %d wanted",
@@ -186,6 +193,26 @@ func pairs(spans []snapSpan, open *snapSpan, now time.Time) []pair {
 		}
 	}
 	return out
+}
+
+// beforeNext returns the window right before the snapshot after p's: as
+// long as p's snapshot, ending where the next starts, cut where p's window
+// without ends, and not ok if that leaves under half or there is no next
+// snapshot yet. Further from p's snapshot than p's window without, it
+// shows whether that snapshot's after-effects (ext4 discarding the pruned
+// file's blocks, compactions of the truncated log) raised p's window.
+func beforeNext(spans []snapSpan, p pair) (from, to time.Time, ok bool) {
+	if p.span+1 >= len(spans) {
+		return from, to, false
+	}
+	s := spans[p.span]
+	length := s.end.Sub(s.start)
+	to = spans[p.span+1].start
+	from = to.Add(-length)
+	if from.Before(p.to) {
+		from = p.to
+	}
+	return from, to, to.Sub(from) >= length/2
 }
 
 // timedWrite is one synced setData: when it started and how long it took.

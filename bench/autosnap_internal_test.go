@@ -39,3 +39,32 @@ func TestAutoSnapshotPairs(t *testing.T) {
 		})
 	}
 }
+
+// The window before the next snapshot: as long as the snapshot's, ending
+// where the next one starts, cut where the window without ends.
+func TestAutoSnapshotBeforeNext(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	spans := []snapSpan{{start: at(0), end: at(400)}, {start: at(3000), end: at(3400)}, {start: at(4100), end: at(4500)}}
+	cases := []struct {
+		name     string
+		p        pair
+		from, to int
+		ok       bool
+	}{
+		{"room for it", pair{0, at(800), at(1200)}, 2600, 3000, true},
+		{"cut where the window without ends", pair{1, at(3800), at(4100)}, 4100, 4100, false},
+		{"cut, but half is left", pair{0, at(800), at(2800)}, 2800, 3000, true},
+		{"no next snapshot yet", pair{2, at(4900), at(5300)}, 0, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			from, to, ok := beforeNext(spans, c.p)
+			require.Equal(t, c.ok, ok)
+			if ok {
+				require.Equal(t, at(c.from), from)
+				require.Equal(t, at(c.to), to)
+			}
+		})
+	}
+}

@@ -92,6 +92,12 @@ type SnapshotImpactReport struct {
 	MinOverlap     float64 // the least Overlap of a window with snapshots
 	BytesPerSecond int64   // the rate snapshots were written at, or its cap if Auto
 	Auto           bool    // the engine's automatic snapshots (AutoSnapshotImpact)
+	// P99Before is, for AutoSnapshotImpact, the median p99 of windows as
+	// long as a snapshot's that end where the next snapshot starts (cut
+	// where the window without ends, left out if under half as long): a
+	// baseline further from the last snapshot's after-effects. 0 if there
+	// were none.
+	P99Before time.Duration
 }
 
 // String renders the report on one line.
@@ -103,7 +109,15 @@ func (r SnapshotImpactReport) String() string {
 	return fmt.Sprintf("synced setData p50/p99 without a snapshot %v/%v, during snapshots %s %v/%v (medians of %d window pairs; %d snapshots; snapshots in progress ≥ %.1f%% of each during window): p99 ratio %.2f (pairs %s)",
 		r.P50Without.Round(time.Microsecond), r.P99Without.Round(time.Microsecond), at,
 		r.P50During.Round(time.Microsecond), r.P99During.Round(time.Microsecond),
-		len(r.PairRatios), r.Snapshots, 100*r.MinOverlap, r.Ratio, ratioRange(r.PairRatios))
+		len(r.PairRatios), r.Snapshots, 100*r.MinOverlap, r.Ratio, ratioRange(r.PairRatios)) + r.before()
+}
+
+func (r SnapshotImpactReport) before() string {
+	if r.P99Before == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; p99 right before the next snapshot %v, ratio to it %.2f",
+		r.P99Before.Round(time.Microsecond), float64(r.P99During)/float64(r.P99Before))
 }
 
 func ratioRange(rs []float64) string {
