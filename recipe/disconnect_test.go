@@ -2,6 +2,8 @@ package recipe_test
 
 import (
 	"context"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +122,41 @@ func TestUnlockDuringDisconnect(t *testing.T) {
 	names, _, _ := s2.GetChildren(ctx, "/lk")
 	t.Logf("children: %v; TryLock = %v", names, ok)
 	require.True(t, ok)
+}
+
+// Connect's round trip in the new session (see Connect) must give way to
+// ctx: here the server gets the connect request and nothing after it, so
+// the round trip would wait for go-zookeeper's own timeouts.
+func TestConnectGivesUpWithCtxDuringItsRoundTrip(t *testing.T) {
+	db := openEngine(t)
+	srv := zkembed.NewServer(db, nil)
+	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	dial := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		c, err := srv.Dial(network, addr, timeout)
+		if err != nil {
+			return nil, err
+		}
+		return &afterFirstWrite{Conn: c}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctxFor(t), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	c, err := recipe.Connect(ctx, []string{"127.0.0.1:2181"}, 10*time.Second, dial)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Nil(t, c)
+	require.Less(t, time.Since(start), 3*time.Second, "Connect waited past its ctx")
+}
+
+// afterFirstWrite passes its first Write (go-zookeeper's connect request)
+// and drops every later one.
+type afterFirstWrite struct {
+	net.Conn
+	wrote atomic.Bool
+}
+
+func (c *afterFirstWrite) Write(p []byte) (int, error) {
+	if c.wrote.Swap(true) {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }

@@ -39,8 +39,9 @@ type ZK struct {
 // Connect connects to servers through go-zookeeper and returns the Client;
 // Close it when done. dialer may be nil (TCP), or zkembed.Server.Dial for an
 // in-process engine. go-zookeeper's log lines are dropped. It waits until
-// the session is established or ctx ends. For other go-zookeeper options,
-// call zk.Connect and WrapZK (which skips the round trip below).
+// a session is established and has answered one request, or ctx ends. For
+// other go-zookeeper options, call zk.Connect and WrapZK (which makes no
+// such request).
 func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration, dialer zk.Dialer) (*ZK, error) {
 	// go-zookeeper tells the negotiated timeout only in this log line:
 	// the session-lost timer must not run longer than the server waits.
@@ -57,30 +58,50 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 	if err != nil {
 		return nil, err
 	}
+	// go-zookeeper reports a session before its connection loop runs
+	// sendSetWatches, and that reads lastZxid unguarded if watches are
+	// set by then (see check). So Connect returns only after one round
+	// trip in the session: the caller's first watch then comes too late
+	// for this connection's sendSetWatches unless that loop is kept from
+	// running for round trips on end. (A CI run caught the race once in
+	// a test that set a watch at once on a new session.) A connection
+	// lost meanwhile, or a session expired, means waiting for the next.
+	var trip chan error // the round trip in progress, if any
+	session := false    // the last session state reported is HasSession
+	start := func() {
+		trip = make(chan error, 1)
+		go func(trip chan<- error) {
+			_, _, err := conn.Exists("/")
+			trip <- err
+		}(trip)
+	}
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				return nil, znode.ErrConnectionLoss
 			}
-			if ev.State == zk.StateHasSession {
-				c := wrapZK(conn, events, sessionTimeout, negotiated)
-				// go-zookeeper reports the session before its connection
-				// loop runs sendSetWatches, and that reads lastZxid
-				// unguarded if watches are set by then (see check). One
-				// round trip first, so that the caller's first watch
-				// comes too late for this connection's sendSetWatches
-				// unless that loop is kept from running for round trips
-				// on end. (A CI run caught the race here once, in a test
-				// that set a watch at once on a new session.)
-				if _, _, err := c.Exists(ctx, "/"); err != nil {
-					c.Close()
-					return nil, err
+			if ev.Type == zk.EventSession {
+				session = ev.State == zk.StateHasSession
+			}
+			if session && trip == nil {
+				start()
+			}
+		case err := <-trip:
+			trip = nil
+			switch {
+			case err == nil:
+				return wrapZK(conn, events, sessionTimeout, negotiated), nil
+			case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrSessionExpired):
+				if session { // a session again already
+					start()
 				}
-				return c, nil
+			default:
+				conn.Close()
+				return nil, zkconv.OpError("exists", "/", err)
 			}
 		case <-ctx.Done():
-			conn.Close()
+			conn.Close() // fails the round trip, if any, ending its goroutine
 			return nil, ctx.Err()
 		}
 	}
