@@ -22,7 +22,9 @@ import (
 // deletion of the oldest snapshot fall in it; its window without is as
 // long, and starts as long after it ends (a second at most). A window
 // without that would reach the next snapshot is cut short there, and
-// left out with its snapshot's if that leaves it under half as long.
+// left out with its snapshot's if that leaves it under half as long, as
+// is a pair with under minWindowWrites writes in either window. A failed
+// automatic snapshot fails the run.
 //
 // This measures what an engine's users see: the automatic snapshot is
 // written at the pace the engine chooses for the write rate (see
@@ -69,31 +71,20 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 	snaps := filepath.Join(dir, "snapshots")
 	stop := make(chan struct{})
 	wait, errs := runWriters(ctx, db, cfg, stop)
-	var spans []snapSpan
-	var open *snapSpan
+	var track spanTracker
 	limit := time.Duration(cfg.Rounds+2) * 2 * time.Minute
 	deadline := time.Now().Add(limit)
 	for {
 		time.Sleep(time.Millisecond)
 		now := time.Now()
-		tmp, finals, size, err := listSnapshots(snaps)
+		l, err := listSnapshots(snaps)
 		if err != nil {
 			close(stop)
 			wait()
 			return rep, err
 		}
-		if open == nil && tmp != "" {
-			open = &snapSpan{start: now}
-		}
-		if open != nil && tmp == "" && open.written.IsZero() {
-			open.written, open.size = now, size
-		}
-		if open != nil && !open.written.IsZero() && finals <= zkembed.DefaultSnapshotRetain {
-			open.end = now
-			spans = append(spans, *open)
-			open = nil
-		}
-		if len(pairs(spans, open, now)) >= cfg.Rounds || now.After(deadline) || len(errs) > 0 {
+		track.observe(now, l, zkembed.DefaultSnapshotRetain)
+		if len(pairs(track.done, track.open, now)) >= cfg.Rounds || now.After(deadline) || len(errs) > 0 || track.failed > 0 {
 			break
 		}
 	}
@@ -105,10 +96,19 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 		return rep, fmt.Errorf("writer: %w", err)
 	default:
 	}
+	if track.failed > 0 {
+		return rep, fmt.Errorf("an automatic snapshot failed: %w", db.SnapshotError())
+	}
+	spans, open := track.done, track.open
 	var late []time.Duration // p99s of the windows before the next snapshot
+	thin := 0                // pairs left out for too few writes
 	for _, p := range pairs(spans, open, end) {
 		s := spans[p.span]
 		during, without := windowOf(all, s.start, s.end, true), windowOf(all, p.from, p.to, false)
+		if during.Writes < minWindowWrites || without.Writes < minWindowWrites {
+			thin++
+			continue
+		}
 		during.Snapshots, during.Overlap = 1, 1
 		if d := s.written.Sub(s.start).Seconds(); d > 0 {
 			during.MiBPerSecond = float64(s.size) / (1 << 20) / d
@@ -116,49 +116,86 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 		rep.Windows = append(rep.Windows, during, without)
 		rep.PairRatios = append(rep.PairRatios, float64(during.P99)/float64(without.P99))
 		if from, to, ok := beforeNext(spans, p); ok {
-			late = append(late, windowOf(all, from, to, false).P99)
+			if w := windowOf(all, from, to, false); w.Writes >= minWindowWrites {
+				late = append(late, w.P99)
+			}
 		}
 	}
 	if len(late) > 0 {
-		rep.P99Before = median(late)
+		rep.P99Before, rep.BeforeWindows = median(late), len(late)
 	}
 	if len(rep.PairRatios) < cfg.Rounds {
-		return rep, fmt.Errorf("%d automatic snapshots in %v, %d of them with room for a window without one before the next; %d wanted",
-			len(spans), limit, len(rep.PairRatios), cfg.Rounds)
+		return rep, fmt.Errorf("%d automatic snapshots in %v, %d of them with room for a window without one before the next and %d writes in each (%d had fewer); %d wanted",
+			len(spans), limit, len(rep.PairRatios), minWindowWrites, thin, cfg.Rounds)
 	}
 	rep.summarize()
 	return rep, nil
 }
 
+// minWindowWrites is the fewest writes a window's p99 is taken from; a
+// pair with a thinner window is left out.
+const minWindowWrites = 50
+
 // snapSpan is one automatic snapshot as seen from its directory.
 type snapSpan struct {
+	tmp                 string    // its temporary file's name
 	start, written, end time.Time // temp file seen; renamed; pruned
-	size                int64     // the newest snapshot's size once renamed
+	size                int64     // its size once renamed
 }
 
-// listSnapshots returns the temporary file in dir (if any), how many
-// finished snapshots it holds, and the size of the newest.
-func listSnapshots(dir string) (tmp string, finals int, newest int64, err error) {
+// listing is what the snapshots directory held at one moment.
+type listing struct {
+	tmp    string           // the temporary file, if any
+	finals map[string]int64 // the finished snapshots, by name, and their sizes
+}
+
+// listSnapshots lists dir.
+func listSnapshots(dir string) (listing, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return "", 0, 0, err
+		return listing{}, err
 	}
-	var last string
+	l := listing{finals: make(map[string]int64, len(entries))}
 	for _, e := range entries {
-		switch name := e.Name(); {
-		case strings.HasSuffix(name, ".tmp"):
-			tmp = name
-		default:
-			finals++
-			last = max(last, name) // names sort by zxid (fixed-width hex)
+		if name := e.Name(); strings.HasSuffix(name, ".tmp") {
+			l.tmp = name
+		} else if fi, err := e.Info(); err == nil { // else removed meanwhile
+			l.finals[name] = fi.Size()
 		}
 	}
-	if last != "" {
-		if fi, err := os.Stat(filepath.Join(dir, last)); err == nil {
-			newest = fi.Size()
+	return l, nil
+}
+
+// spanTracker follows automatic snapshots through successive listings of
+// their directory. A snapshot is written once its temporary file is gone
+// and the snapshot of the same name is there (a temporary file gone
+// without it is a failed snapshot), and over once the directory is back
+// to retain snapshots or the next one has started. A snapshot that comes
+// and goes between two listings is not seen.
+type spanTracker struct {
+	done   []snapSpan // over, in order
+	open   *snapSpan  // in progress, if any
+	failed int        // snapshots whose temporary file went without them
+}
+
+// observe takes the listing l made at now.
+func (s *spanTracker) observe(now time.Time, l listing, retain int) {
+	if o := s.open; o != nil && o.written.IsZero() && l.tmp != o.tmp {
+		if size, ok := l.finals[strings.TrimSuffix(o.tmp, ".tmp")]; ok {
+			o.written, o.size = now, size
+		} else {
+			s.failed++
+			s.open = nil
 		}
 	}
-	return tmp, finals, newest, nil
+	if o := s.open; o != nil && !o.written.IsZero() && (len(l.finals) <= retain || l.tmp != "") {
+		o.end = now
+		s.done = append(s.done, *o)
+		s.open = nil
+	}
+	if s.open == nil && l.tmp != "" {
+		s.open = &snapSpan{tmp: l.tmp, start: now}
+	}
 }
 
 // pair is a snapshot's window without: writes that started in [from, to).

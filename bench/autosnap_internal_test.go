@@ -68,3 +68,53 @@ func TestAutoSnapshotBeforeNext(t *testing.T) {
 		})
 	}
 }
+
+// Snapshots followed through listings of their directory, with retain 3.
+func TestAutoSnapshotSpans(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	list := func(tmp string, finals ...string) listing {
+		l := listing{tmp: tmp, finals: map[string]int64{}}
+		for _, f := range finals {
+			l.finals[f] = int64(len(f))
+		}
+		return l
+	}
+	old := []string{"snapshot.1", "snapshot.2", "snapshot.3"}
+	with := func(more ...string) []string { return append(append([]string{}, old...), more...) }
+	type span struct{ start, written, end int }
+	cases := []struct {
+		name     string
+		listings []listing // one per millisecond, from 1
+		done     []span
+		open     bool
+		failed   int
+	}{
+		{"written, then pruned", []listing{list("", old...), list("snapshot.4.tmp", old...), list("snapshot.4.tmp", old...),
+			list("", with("snapshot.4")...), list("", old[1:]...)}, []span{{2, 4, 5}}, false, 0},
+		{"the next begins before the listing shows the pruning", []listing{list("snapshot.4.tmp", old...),
+			list("", with("snapshot.4")...), list("snapshot.5.tmp", with("snapshot.4")...)}, []span{{1, 2, 3}}, true, 0},
+		{"renamed and the next begun between two listings", []listing{list("snapshot.4.tmp", old...),
+			list("snapshot.5.tmp", old[1:]...)}, nil, true, 1},
+		{"renamed, pruned and the next begun between two listings", []listing{list("snapshot.4.tmp", old...),
+			list("snapshot.5.tmp", append(old[1:], "snapshot.4")...)}, []span{{1, 2, 2}}, true, 0},
+		{"a temporary file gone without its snapshot: failed", []listing{list("snapshot.4.tmp", old...), list("", old...)}, nil, false, 1},
+		{"fewer than retain: over at once", []listing{list("snapshot.1.tmp"), list("", "snapshot.1")}, []span{{1, 2, 2}}, false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var tr spanTracker
+			for i, l := range c.listings {
+				tr.observe(at(i+1), l, 3)
+			}
+			var got []span
+			for _, s := range tr.done {
+				got = append(got, span{int(s.start.Sub(t0).Milliseconds()), int(s.written.Sub(t0).Milliseconds()), int(s.end.Sub(t0).Milliseconds())})
+				require.Equal(t, int64(len("snapshot.4")), s.size, "the size of its own file")
+			}
+			require.Equal(t, c.done, got)
+			require.Equal(t, c.open, tr.open != nil, "a snapshot in progress")
+			require.Equal(t, c.failed, tr.failed)
+		})
+	}
+}

@@ -83,7 +83,7 @@ func TestWorkloads(t *testing.T) {
 	require.Positive(t, impact.Snapshots)
 	require.Len(t, impact.Windows, 2*2)
 	require.Greater(t, impact.MinOverlap, 0.5, "the during windows are mostly snapshot writing")
-	icfg = bench.SnapshotImpactConfig{Nodes: 5000, Writers: 2, Rounds: 2, Every: 1000}
+	icfg = bench.SnapshotImpactConfig{Nodes: 20_000, Writers: 2, Rounds: 2, Every: 5000}
 	if os.Getenv("ZKEMBED_BENCH") != "" {
 		icfg = bench.SnapshotImpactConfig{}
 	}

@@ -97,7 +97,8 @@ type SnapshotImpactReport struct {
 	// where the window without ends, left out if under half as long): a
 	// baseline further from the last snapshot's after-effects. 0 if there
 	// were none.
-	P99Before time.Duration
+	P99Before     time.Duration
+	BeforeWindows int // how many windows P99Before is the median of
 }
 
 // String renders the report on one line.
@@ -116,8 +117,8 @@ func (r SnapshotImpactReport) before() string {
 	if r.P99Before == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; p99 right before the next snapshot %v, ratio to it %.2f",
-		r.P99Before.Round(time.Microsecond), float64(r.P99During)/float64(r.P99Before))
+	return fmt.Sprintf("; p99 right before the next snapshot %v (median of %d windows), ratio to it %.2f",
+		r.P99Before.Round(time.Microsecond), r.BeforeWindows, float64(r.P99During)/float64(r.P99Before))
 }
 
 func ratioRange(rs []float64) string {
