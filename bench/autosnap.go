@@ -129,6 +129,7 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 			len(spans), limit, len(rep.PairRatios), minWindowWrites, thin, cfg.Rounds)
 	}
 	rep.summarize()
+	rep.Snapshots = len(spans) // all seen, not only those in pairs
 	return rep, nil
 }
 

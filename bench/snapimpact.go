@@ -88,7 +88,7 @@ type SnapshotImpactReport struct {
 	// PairRatios are each round's during p99 ÷ the without p99 of the
 	// window right after it.
 	PairRatios     []float64
-	Snapshots      int     // snapshots written in all
+	Snapshots      int     // snapshots written in all (with Auto: seen ending, paired or not)
 	MinOverlap     float64 // the least Overlap of a window with snapshots
 	BytesPerSecond int64   // the rate snapshots were written at, or its cap if Auto
 	Auto           bool    // the engine's automatic snapshots (AutoSnapshotImpact)
