@@ -18,8 +18,10 @@ import (
 // a break, and the windows are found afterwards from the snapshots
 // directory, read every millisecond. A snapshot's window runs from the
 // appearance of its temporary file to the end of its pruning (the
-// directory back to SnapshotRetain files), so the file's fsync and the
-// deletion of the oldest snapshot fall in it; its window without is as
+// directory back to SnapshotRetain files, or the next snapshot begun), so
+// the file's fsync and the deletion of the oldest snapshot fall in it, the
+// directory's fsync after that and the log's truncation just after it
+// (spanTracker has the rules); its window without is as
 // long, and starts as long after it ends (a second at most). A window
 // without that would reach the next snapshot is cut short there, and
 // left out with its snapshot's if that leaves it under half as long, as
@@ -66,8 +68,8 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 	}
 
 	// Watch the snapshots directory while the writers run, until Rounds
-	// snapshots have ended and been followed by their window without, or
-	// a writer fails.
+	// snapshots have ended and been followed by their window without, a
+	// writer or a snapshot fails, or the deadline passes.
 	snaps := filepath.Join(dir, "snapshots")
 	stop := make(chan struct{})
 	wait, errs := runWriters(ctx, db, cfg, stop)
