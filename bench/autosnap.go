@@ -72,7 +72,7 @@ func AutoSnapshotImpact(cfg SnapshotImpactConfig) (SnapshotImpactReport, error) 
 	// writer or a snapshot fails, or the deadline passes.
 	snaps := filepath.Join(dir, "snapshots")
 	stop := make(chan struct{})
-	wait, errs := runWriters(ctx, db, cfg, stop)
+	wait, errs := runWriters(ctx, db, cfg, stop, 0)
 	var track spanTracker
 	limit := time.Duration(cfg.Rounds+2) * 2 * time.Minute
 	deadline := time.Now().Add(limit)
@@ -263,9 +263,9 @@ type timedWrite struct {
 
 // runWriters starts cfg.Writers synced setData loops, each on a session
 // of its own, that run until stop is closed or they fail (a writer that
-// fails sends its error on errs and ends). wait waits for every writer to
-// end and returns their writes.
-func runWriters(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, stop <-chan struct{}) (wait func() []timedWrite, errs <-chan error) {
+// fails sends its error on errs and ends). offset shifts the nodes they
+// write. wait waits for every writer to end and returns their writes.
+func runWriters(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, stop <-chan struct{}, offset int) (wait func() []timedWrite, errs <-chan error) {
 	var mu sync.Mutex
 	var all []timedWrite
 	var wg sync.WaitGroup
@@ -293,7 +293,7 @@ func runWriters(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, s
 				default:
 				}
 				start := time.Now()
-				if _, err := s.SetData(ctx, Path((w*7919+i*104729)%cfg.Nodes), []byte("x"), -1); err != nil {
+				if _, err := s.SetData(ctx, Path((w*7919+i*104729+offset)%cfg.Nodes), []byte("x"), -1); err != nil {
 					failed <- err
 					return
 				}

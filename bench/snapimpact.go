@@ -210,48 +210,14 @@ func (r *SnapshotImpactReport) summarize() {
 func impactWindow(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, length time.Duration, snapshots bool, round int) (SnapshotImpactWindow, error) {
 	win := SnapshotImpactWindow{During: snapshots}
 	stop := make(chan struct{})
-	var mu sync.Mutex
-	var all []time.Duration
-	var wg sync.WaitGroup
-	errs := make(chan error, cfg.Writers+1)
-	for w := range cfg.Writers {
-		s, err := db.NewSession(ctx, nil)
-		if err != nil {
-			return win, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer s.Close(ctx)
-			var mine []time.Duration
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					mu.Lock()
-					all = append(all, mine...)
-					mu.Unlock()
-					return
-				default:
-				}
-				start := time.Now()
-				if _, err := s.SetData(ctx, Path((w*7919+i*104729+round*31)%cfg.Nodes), []byte("x"), -1); err != nil {
-					errs <- err
-					return
-				}
-				mine = append(mine, time.Since(start))
-			}
-		}()
-	}
+	wait, errs := runWriters(ctx, db, cfg, stop, round*31)
 	start := time.Now()
 	var busy time.Duration // time inside DB.Snapshot calls
+	var err error
 	if snapshots {
-		for time.Since(start) < length {
+		for err == nil && time.Since(start) < length {
 			t := time.Now()
-			if _, err := db.Snapshot(ctx); err != nil {
-				close(stop)
-				wg.Wait()
-				return win, err
-			}
+			_, err = db.Snapshot(ctx)
 			busy += time.Since(t)
 			win.Snapshots++
 		}
@@ -260,14 +226,21 @@ func impactWindow(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig,
 	}
 	close(stop)
 	win.Length = time.Since(start)
-	wg.Wait()
+	all := wait()
+	if err != nil {
+		return win, err
+	}
 	select {
 	case err := <-errs:
 		return win, err
 	default:
 	}
-	win.Writes = len(all)
-	win.P50, win.P99 = percentile(all, 50), percentile(all, 99)
+	lat := make([]time.Duration, len(all))
+	for i, w := range all {
+		lat[i] = w.latency
+	}
+	win.Writes = len(lat)
+	win.P50, win.P99 = percentile(lat, 50), percentile(lat, 99)
 	win.Overlap = float64(busy) / float64(win.Length)
 	return win, nil
 }

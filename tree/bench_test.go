@@ -80,14 +80,9 @@ func BenchmarkCatchUp(b *testing.B) {
 				start = tr.Snapshot()
 			}
 		}
-		z := tr.Zxid() + 1
-		op := txn.Op{Type: txn.TypeCreate, Path: path, Data: data, ACL: znode.OpenACL(), ParentCversion: tr.Get(parent).StoredCversion() + 1}
-		x := &txn.Txn{Zxid: z, Time: int64(z), Ops: []txn.Op{op}}
-		if err := tr.Apply(x, nil); err != nil {
-			b.Fatal(err)
-		}
+		x := apply(b, tr, txn.Op{Type: txn.TypeCreate, Path: path, Data: data, ACL: znode.OpenACL(), ParentCversion: tr.Get(parent).StoredCversion() + 1})
 		if start != nil {
-			since = append(since, x)
+			since = append(since, x...)
 		}
 	}
 	b.ReportAllocs()
@@ -110,13 +105,9 @@ func BenchmarkCatchUp(b *testing.B) {
 // over the heap, as an engine's tree is after a while of writes.
 func BenchmarkComputeDigest(b *testing.B) {
 	tr := New()
-	z := znode.Zxid(0)
-	apply := func(op txn.Op) {
-		z++
-		if err := tr.Apply(&txn.Txn{Zxid: z, Time: 1700000000000 + int64(z), Ops: []txn.Op{op}}, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	// Times in ms since the Unix epoch, as a real engine's, so that the
+	// records hashed have their real length.
+	apply := func(op txn.Op) { applyAt(b, tr, 1700000000000, op) }
 	data := make([]byte, 100)
 	const n = 200_000
 	for i := range n {

@@ -13,12 +13,21 @@ import (
 )
 
 // apply applies one-op transactions with consecutive zxids and time = zxid.
-func apply(t *testing.T, tr *Tree, ops ...txn.Op) {
+// apply applies each op as a record of its own at the next zxid, with the
+// zxid as its time, and returns the records.
+func apply(t testing.TB, tr *Tree, ops ...txn.Op) []*txn.Txn { return applyAt(t, tr, 0, ops...) }
+
+// applyAt is apply with times from epoch+zxid.
+func applyAt(t testing.TB, tr *Tree, epoch int64, ops ...txn.Op) []*txn.Txn {
 	t.Helper()
+	records := make([]*txn.Txn, 0, len(ops))
 	for _, op := range ops {
 		z := tr.Zxid() + 1
-		require.NoError(t, tr.Apply(&txn.Txn{Zxid: z, Time: int64(z), Ops: []txn.Op{op}}, nil))
+		x := &txn.Txn{Zxid: z, Time: epoch + int64(z), Ops: []txn.Op{op}}
+		require.NoError(t, tr.Apply(x, nil))
+		records = append(records, x)
 	}
+	return records
 }
 
 func create(path string, pcv int32) txn.Op {
@@ -99,13 +108,7 @@ func TestWritableCatchesUpWithTheTree(t *testing.T) {
 		txn.Op{Type: txn.TypeCreate, Path: "/a/f", Owner: 78, ParentCversion: 3, ACL: znode.ReadACL()},
 		txn.Op{Type: txn.TypeSetACL, Path: "/b", ACL: znode.ReadACL(), Version: 1},
 	}
-	var records []*txn.Txn
-	for _, op := range since {
-		z := tr.Zxid() + 1
-		x := &txn.Txn{Zxid: z, Time: int64(z), Ops: []txn.Op{op}}
-		records = append(records, x)
-		require.NoError(t, tr.Apply(x, nil))
-	}
+	records := apply(t, tr, since...)
 	cp := snap.Writable()
 	for _, x := range records {
 		require.NoError(t, cp.Apply(x, nil))
