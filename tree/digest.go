@@ -105,7 +105,7 @@ func (t *Tree) nodeDigest(n *Node) uint64 {
 // put stores n, replacing old (nil for a new node), and keeps the digest
 // and the memo of recent lookups.
 func (t *Tree) put(old, n *Node) {
-	t.nodes.Set(n)
+	t.nodes.SetHint(n, t.w.hintFor(n.parentKey()))
 	r := &t.w.recent
 	if !t.w.digesting {
 		r.remember(n.path, n)
@@ -121,7 +121,7 @@ func (t *Tree) put(old, n *Node) {
 
 // remove deletes n and keeps the digest and the memo.
 func (t *Tree) remove(n *Node) {
-	t.nodes.Delete(n)
+	t.nodes.DeleteHint(n, t.w.hintFor(n.parentKey()))
 	if t.w.digesting {
 		t.digest -= t.memoDigest(t.w.recent.find(n.path), n)
 	}

@@ -9,7 +9,8 @@
 // slash; the order is that of the key parent+"\x00"+name without building it.
 //
 // Ownership: a *Tree is either writable (one goroutine uses it: it mutates
-// it through Apply, and even its lookups update a memo of recent paths) or a
+// it through Apply, and even its lookups update a memo of recent paths and
+// the B-tree path hints of hints.go) or a
 // snapshot (Snapshot's result, never mutated, safe for any number
 // of concurrent readers). A Node is never modified after it is put in a tree;
 // a change replaces it. Snapshot is O(1): the B-trees share all nodes and the

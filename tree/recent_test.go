@@ -30,19 +30,7 @@ func TestRecentMemoAgreesWithTree(t *testing.T) {
 	for step := range 20_000 {
 		p := paths[rng.IntN(len(paths))]
 		parent, _ := znode.Split(p)
-		var op txn.Op
-		switch rng.IntN(3) {
-		case 0:
-			cv := int32(1)
-			if n := tr.Get(parent); n != nil {
-				cv = n.StoredCversion() + 1
-			}
-			op = create(p, cv)
-		case 1:
-			op = txn.Op{Type: txn.TypeDelete, Path: p}
-		case 2:
-			op = txn.Op{Type: txn.TypeSetData, Path: p, Data: []byte{byte(step)}, Version: int32(step)}
-		}
+		op := randomOp(rng, tr, p, parent, step)
 		// Records that do not fit (a create of an existing node, a delete
 		// of a missing one or of a parent) fail; the tree must be unchanged
 		// and the memo must still be right.
@@ -56,5 +44,23 @@ func TestRecentMemoAgreesWithTree(t *testing.T) {
 			require.Equal(t, tr.ComputeDigest(), d, "step %d: tracked digest", step)
 			require.NoError(t, tr.Check())
 		}
+	}
+}
+
+// randomOp is a create, delete or setData of p (whose parent is parent),
+// with the parent cversion a create needs when the parent exists. It may
+// not fit the tree: a create of an existing node, a delete of a missing one.
+func randomOp(rng *rand.Rand, tr *Tree, p, parent string, step int) txn.Op {
+	switch rng.IntN(3) {
+	case 0:
+		cv := int32(1)
+		if n := tr.Get(parent); n != nil {
+			cv = n.StoredCversion() + 1
+		}
+		return create(p, cv)
+	case 1:
+		return txn.Op{Type: txn.TypeDelete, Path: p}
+	default:
+		return txn.Op{Type: txn.TypeSetData, Path: p, Data: []byte{byte(step)}, Version: int32(step)}
 	}
 }

@@ -35,6 +35,7 @@ type writer struct {
 	digesting bool
 	scratch   []byte
 	recent    recent // the last few lookups (see recent.go)
+	hints     *hints // B-tree path hints by parent (see hints.go)
 }
 
 type ephKey struct {
@@ -100,12 +101,15 @@ func (t *Tree) Get(path string) *Node {
 	}
 	p := probes.Get().(*Node)
 	p.path, p.split = path, split
-	n, _ := t.nodes.Get(p)
+	var n *Node
+	if t.w != nil {
+		n, _ = t.nodes.GetHint(p, t.w.hintFor(p.parentKey()))
+		t.w.recent.remember(path, n)
+	} else {
+		n, _ = t.nodes.Get(p)
+	}
 	p.path = ""
 	probes.Put(p)
-	if t.w != nil {
-		t.w.recent.remember(path, n)
-	}
 	return n
 }
 
