@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
 )
 
@@ -155,4 +159,53 @@ func TestCombinedFailedWritesAreAnswered(t *testing.T) {
 			t.Fatal("failed writes not answered: a lost wake-up")
 		}
 	}
+}
+
+// countingLog counts the appends that reach a log and the records they carry.
+type countingLog struct {
+	txnlog.Log
+	appends, records atomic.Int64
+}
+
+func (l *countingLog) Append(records ...*txn.Txn) error {
+	l.appends.Add(1)
+	l.records.Add(int64(len(records)))
+	return l.Log.Append(records...)
+}
+
+// Writers in a closed loop share batches: when a batch ends its writers
+// wake together and send their next writes, and a combiner yields once
+// before it ends its run, so that they queue in time for the same batch
+// (see Waiting for stragglers). On one CPU the scheduler makes this exact
+// enough to count: without the yield, each combiner ran its own write,
+// led a batch of it alone, and batches held one or two records.
+func TestClosedLoopWritersShareBatches(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const writers, rounds = 32, 30
+	log := &countingLog{Log: txnlog.NewMem()}
+	db, sessions := openForQueue(t, log, writers)
+	ctx := context.Background()
+	before := log.appends.Load()
+	recordsBefore := log.records.Load()
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range rounds {
+				if _, err := s.Create(ctx, fmt.Sprintf("/w%d-%d", i, j), nil, ModePersistent, OpenACL()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	appends := log.appends.Load() - before
+	records := log.records.Load() - recordsBefore
+	require.Equal(t, int64(writers*rounds), records)
+	perBatch := float64(records) / float64(appends)
+	t.Logf("%d writers, %d creates each: %d batches, %.1f records a batch", writers, rounds, appends, perBatch)
+	require.GreaterOrEqual(t, perBatch, float64(writers)/4, "closed-loop writers did not share batches")
+	require.NoError(t, db.Check())
 }
