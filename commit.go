@@ -133,12 +133,18 @@ func (db *DB) update(op, path string, f func() error) error {
 // sync leader cut a batch of the first few (the leader waits for DB.mu,
 // not for writers): with 64 sessions, batches alternated between ~64
 // records and fewer than 8, and half the fsyncs carried almost nothing. So
-// before ending its run, a combiner yields its CPU once (runtime.Gosched):
-// writers ready to run then queue, and it goes on with them. A yield that
-// brings none ends the run; with one writer it costs one trip through the
-// scheduler. The run stays bounded as above. Measured in an engine-only
-// loop (perf, session 12): average batch 27 -> 57 records at 64 sessions,
-// and creates/s 67-71k -> 89-91k at 64 sessions, 35-36k -> 56-57k at 16.
+// a combiner whose queue empties before it has run as many writes as the
+// last batch held yields its CPU (runtime.Gosched): writers ready to run
+// then queue, and it goes on with them. A yield that brings none ends the
+// run, and so does reaching that count. Measured in an engine-only loop
+// (perf, session 12): average batch 27 -> 57 records at 64 sessions, and
+// creates/s 67-71k -> 89-91k at 64 sessions, 35-36k -> 56-57k at 16.
+//
+// The cost: Gosched puts the combiner at the back of the global run queue
+// while it holds DB.mu, so when the caller's own goroutines keep both CPUs
+// busy, the batch waits for them to take their turns. It is paid at most
+// once per batch when no straggler comes, and never with a single writer
+// (its batches hold one record) or before any record is pending.
 
 // write is one closure passed to update, and its outcome.
 type write struct {
@@ -206,29 +212,42 @@ func (q *combineQueue) recycle(ws []*write) {
 	q.mu.Unlock()
 }
 
-// combineWrites runs queued writes under DB.mu until the queue is empty,
-// and returns the working tree's zxid after the last of them.
+// combineWrites runs queued writes under DB.mu until the queue is empty
+// and, while stragglers are likely (stragglersLikelyLocked), a yield brings
+// no more; it returns the working tree's zxid after the last of them.
 func (db *DB) combineWrites() znode.Zxid {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	for yielded := false; ; {
-		ws := db.combine.take(yielded)
+	ran, yielded := 0, false
+	for {
+		ws := db.combine.take(false)
 		if ws == nil {
-			if yielded {
+			if !yielded && db.stragglersLikelyLocked(ran) {
+				yielded = true
+				runtime.Gosched()
+				continue
+			}
+			if ws = db.combine.take(true); ws == nil {
 				return db.mu.working.Zxid()
 			}
-			// Let writers about to queue do so before the run ends (see
-			// Waiting for stragglers), once each time the queue empties.
-			yielded = true
-			runtime.Gosched()
-			continue
 		}
 		yielded = false
 		for _, w := range ws {
 			w.run(db)
 		}
+		ran += len(ws)
 		db.combine.recycle(ws)
 	}
+}
+
+// stragglersLikelyLocked reports whether a combiner that has run ran
+// writes should yield before ending its run: the last batch woke more
+// writers than it has seen, and records wait for a batch. The second
+// condition keeps the run bounded: every write run from then on, failed
+// or not, waits for a batch, which cannot be cut before the run ends, so
+// its writer cannot queue again. REQUIRES: db.mu held.
+func (db *DB) stragglersLikelyLocked(ran int) bool {
+	return ran < db.mu.lastBatch && len(db.mu.pending) > 0
 }
 
 // awaitDurable returns once every record up to z is in the log, leading a
@@ -302,6 +321,7 @@ func (db *DB) syncBatch() (znode.Zxid, error) {
 		return 0, err
 	}
 	batch, events := db.mu.pending, db.mu.events
+	db.mu.lastBatch = len(batch)
 	db.mu.pending, db.mu.events = db.sync.spareBatch, db.sync.spareEvents
 	db.sync.spareBatch, db.sync.spareEvents = nil, nil
 	var snap *tree.Tree
@@ -399,7 +419,7 @@ func (db *DB) appendWithDeadline(batch []*txn.Txn) error {
 
 // defaultRootWindow is the number of batches published as roots after a
 // reader is seen. defaultMaxUnshown bounds the changes a reader may have
-// to apply (BenchmarkCatchUp in package tree: ~0.9 ms for 512 creates
+// to apply (BenchmarkCatchUp in package tree: ~0.65-0.75 ms for 512 creates
 // under 64 parents): ops and the deletes a closeSession lists, not
 // records, since a multi or a closeSession may hold thousands.
 // maxUnshownBytes bounds the data and paths they hold, which the tree may

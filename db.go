@@ -108,6 +108,9 @@ type DB struct {
 		// pending are the records applied to working but not yet handed
 		// to the log, in zxid order.
 		pending []*txn.Txn
+		// lastBatch is the number of records in the last batch cut: about
+		// the writers its sync wakes (see Waiting for stragglers).
+		lastBatch int
 		// events are the watch events of records applied to working and
 		// not yet visible, in order (see watches.go).
 		events []notice

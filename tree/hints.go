@@ -24,7 +24,9 @@ import (
 // the result of a lookup does not depend on it.
 //
 // Hints are mutable, so only a writable tree has them; a snapshot is read
-// by many goroutines at once and descends without.
+// by many goroutines at once and descends without. A Clone (a multi's
+// scratch tree) does without them too: the table is 4 KB, allocated on
+// first use, and a clone makes a handful of lookups.
 
 // hintSlots is the number of path hints a writable tree keeps: enough that
 // the parents written under at one moment seldom share one.
@@ -37,8 +39,12 @@ type hints struct {
 }
 
 // hintFor returns the path hint for lookups of children of parent, the
-// parent part of a node's key (see Node.parentKey).
+// parent part of a node's key (see Node.parentKey), or nil (no hint) in a
+// Clone.
 func (w *writer) hintFor(parent string) *btree.PathHint {
+	if w.noHints {
+		return nil
+	}
 	if w.hints == nil {
 		w.hints = &hints{seed: maphash.MakeSeed()}
 	}

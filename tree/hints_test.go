@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"unsafe"
 
@@ -15,10 +16,19 @@ import (
 // scrambleHint fills h with random indexes, each level marked used or not
 // at random: a hint as wrong as one left by another parent's lookups, or
 // by a B-tree that has since split and merged nodes. It writes through
-// unsafe because PathHint's fields are unexported; the size check keeps
+// unsafe because PathHint's fields are unexported; the layout check keeps
 // it honest if tidwall/btree changes the type.
 func scrambleHint(t *testing.T, h *btree.PathHint, rng *rand.Rand) {
-	require.Equal(t, uintptr(16), unsafe.Sizeof(*h), "btree.PathHint is no longer [8]bool + [8]uint8")
+	ht := reflect.TypeOf(*h)
+	require.Equal(t, uintptr(16), ht.Size())
+	for i, want := range []struct {
+		name string
+		typ  reflect.Type
+	}{{"used", reflect.TypeOf([8]bool{})}, {"path", reflect.TypeOf([8]uint8{})}} {
+		f := ht.Field(i)
+		require.True(t, f.Name == want.name && f.Type == want.typ && f.Offset == uintptr(8*i),
+			"btree.PathHint is no longer {used [8]bool; path [8]uint8}: field %d is %s %v at %d", i, f.Name, f.Type, f.Offset)
+	}
 	raw := (*[16]byte)(unsafe.Pointer(h))
 	for i := range 8 {
 		raw[i] = byte(rng.IntN(2)) // a bool must be 0 or 1
@@ -26,11 +36,13 @@ func scrambleHint(t *testing.T, h *btree.PathHint, rng *rand.Rand) {
 	}
 }
 
-// A hint is tried, never trusted: with the hints a lookup, insert or delete
-// will use scrambled before every step, a random run of creates, deletes
-// and setData over a tree deep enough for several B-tree levels answers
-// every lookup as a snapshot (which descends without hints) does, and the
-// tree keeps its invariants and its digest.
+// A hint is tried, never trusted: with the hints of the parent and
+// grandparent scrambled before every step's apply, and the hint of each
+// checked lookup scrambled before it, a random run of creates, deletes and
+// setData over a tree deep enough for several B-tree levels answers every
+// lookup as a snapshot (which descends without hints) does, and the tree
+// keeps its invariants and its digest. (An apply's own lookups repair a
+// hint before its insert or delete uses it, so those mostly see good ones.)
 func TestHintsNeverChangeAnswers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tr := New()
@@ -81,3 +93,21 @@ func TestHintsNeverChangeAnswers(t *testing.T) {
 
 // parentKeyOf is the parent part of path's key, as Node.parentKey.
 func parentKeyOf(path string) string { return path[:max(lastSlash(path), 0)] }
+
+// A Clone, a multi's scratch tree, keeps no hint table: it would cost 4 KB
+// for a handful of lookups. Its lookups and applies still work.
+func TestCloneKeepsNoHints(t *testing.T) {
+	tr := New()
+	apply(t, tr, create("/a", 1))
+	require.Nil(t, tr.Get("/a/b"))
+	require.NotNil(t, tr.w.hints, "the working tree keeps hints")
+	c := tr.Clone()
+	require.NotNil(t, c.Get("/a"))
+	apply(t, c, create("/a/b", 1))
+	require.NotNil(t, c.Get("/a/b"))
+	require.Nil(t, c.w.hints, "a clone allocated a hint table")
+	require.Nil(t, tr.Get("/a/b"), "the clone's create leaked into its tree")
+	w := tr.Snapshot().Writable()
+	require.NotNil(t, w.Get("/a"))
+	require.NotNil(t, w.w.hints, "a writable copy (catch-up) keeps hints")
+}

@@ -36,6 +36,7 @@ type writer struct {
 	scratch   []byte
 	recent    recent // the last few lookups (see recent.go)
 	hints     *hints // B-tree path hints by parent (see hints.go)
+	noHints   bool   // a Clone: descend without hints
 }
 
 type ephKey struct {
@@ -239,8 +240,14 @@ func (t *Tree) Snapshot() *Tree {
 }
 
 // Clone returns an independent writable copy of t, for work that may be
-// abandoned (a multi is prepared on a clone). REQUIRES: t is writable.
-func (t *Tree) Clone() *Tree { return t.writableCopy(t.w.acls) }
+// abandoned (a multi is prepared on a clone). It keeps no path hints: it
+// lives for a few lookups, fewer than would repay its hint table.
+// REQUIRES: t is writable.
+func (t *Tree) Clone() *Tree {
+	c := t.writableCopy(t.w.acls)
+	c.w.noHints = true
+	return c
+}
 
 // Writable returns a writable copy of the snapshot t. Like a snapshot and
 // the tree it came from, the two share every node until the copy replaces
