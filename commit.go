@@ -123,7 +123,10 @@ func (db *DB) update(op, path string, f func() error) error {
 // order, and a writer's reply still waits for its zxid to be durable. A
 // combiner cannot run forever: no batch can be cut while it holds DB.mu,
 // so a writer it serves waits for a batch and cannot queue again; each
-// concurrent writer adds at most one closure to a combiner's run.
+// concurrent writer adds at most one closure to a combiner's run. (All but
+// one kind: a write that fails while no record is pending answers at once,
+// its tree being durable, and its writer may queue again in the same run;
+// it runs on its own CPU meanwhile, and the combiner never yields for it.)
 //
 // Waiting for stragglers. When a batch becomes durable its writers wake
 // together, and in a closed loop each sends its next write at once; but on
@@ -137,14 +140,18 @@ func (db *DB) update(op, path string, f func() error) error {
 // last batch held yields its CPU (runtime.Gosched): writers ready to run
 // then queue, and it goes on with them. A yield that brings none ends the
 // run, and so does reaching that count. Measured in an engine-only loop
-// (perf, session 12): average batch 27 -> 57 records at 64 sessions, and
-// creates/s 67-71k -> 89-91k at 64 sessions, 35-36k -> 56-57k at 16.
+// (perf, session 12): average batch 27 -> 54-57 records at 64 sessions,
+// and creates/s 67-71k -> 89-91k at 64 sessions, 35-36k -> 56-57k at 16
+// (BENCHMARKS.md).
 //
 // The cost: Gosched puts the combiner at the back of the global run queue
 // while it holds DB.mu, so when the caller's own goroutines keep both CPUs
 // busy, the batch waits for them to take their turns. It is paid at most
 // once per batch when no straggler comes, and never with a single writer
-// (its batches hold one record) or before any record is pending.
+// (its batches hold one record) or before any record is pending. A yield
+// at every run cost one writer beside two CPU-bound goroutines 93% of its
+// writes (2.9k/s -> 0.2k/s); this rule, nothing measurable (2.4k and 2.0k/s
+// against 2.6k and 1.8k/s without a yield, in turns).
 
 // write is one closure passed to update, and its outcome.
 type write struct {
