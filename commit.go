@@ -123,10 +123,13 @@ func (db *DB) update(op, path string, f func() error) error {
 // order, and a writer's reply still waits for its zxid to be durable. A
 // combiner cannot run forever: no batch can be cut while it holds DB.mu,
 // so a writer it serves waits for a batch and cannot queue again; each
-// concurrent writer adds at most one closure to a combiner's run. (All but
-// one kind: a write that fails while no record is pending answers at once,
-// its tree being durable, and its writer may queue again in the same run;
-// it runs on its own CPU meanwhile, and the combiner never yields for it.)
+// concurrent writer adds at most one closure to a combiner's run. Except
+// for writes that add no record (a failed validation, a closeSession of an
+// ended session) while none is pending: they need no batch but the one in
+// flight, if any, which can end during the run, so their writers may queue
+// again; and except after a storage failure, when every writer gets
+// ErrFailed at once. Such runs end when those writers stop, and a combiner
+// never yields for them (see below).
 //
 // Waiting for stragglers. When a batch becomes durable its writers wake
 // together, and in a closed loop each sends its next write at once; but on
@@ -140,15 +143,15 @@ func (db *DB) update(op, path string, f func() error) error {
 // last batch held yields its CPU (runtime.Gosched): writers ready to run
 // then queue, and it goes on with them. A yield that brings none ends the
 // run, and so does reaching that count. Measured in an engine-only loop
-// (perf, session 12): average batch 27 -> 54-57 records at 64 sessions,
-// and creates/s 67-71k -> 89-91k at 64 sessions, 35-36k -> 56-57k at 16
-// (BENCHMARKS.md).
+// (perf, session 12): average batch 27 -> 54-55 records at 64 sessions;
+// with a yield at every run, 57 records, and creates/s 67-71k -> 89-91k
+// at 64 sessions and 35-36k -> 56-57k at 16 (BENCHMARKS.md).
 //
 // The cost: Gosched puts the combiner at the back of the global run queue
 // while it holds DB.mu, so when the caller's own goroutines keep both CPUs
 // busy, the batch waits for them to take their turns. It is paid at most
-// once per batch when no straggler comes, and never with a single writer
-// (its batches hold one record) or before any record is pending. A yield
+// once per run when no straggler comes, never once a single writer's
+// batches hold one record, and never before a record is pending. A yield
 // at every run cost one writer beside two CPU-bound goroutines 93% of its
 // writes (2.9k/s -> 0.2k/s); this rule, nothing measurable (2.4k and 2.0k/s
 // against 2.6k and 1.8k/s without a yield, in turns).
@@ -248,13 +251,13 @@ func (db *DB) combineWrites() znode.Zxid {
 }
 
 // stragglersLikelyLocked reports whether a combiner that has run ran
-// writes should yield before ending its run: the last batch woke more
-// writers than it has seen, and records wait for a batch. The second
-// condition keeps the run bounded: every write run from then on, failed
-// or not, waits for a batch, which cannot be cut before the run ends, so
-// its writer cannot queue again. REQUIRES: db.mu held.
+// writes should yield before ending its run: the last batch cut held more
+// records than it has seen, records wait for a batch, and the engine
+// accepts writes. The last two keep the run bounded: every write run from
+// then on, failed or not, waits for a batch, which cannot be cut before
+// the run ends, so its writer cannot queue again. REQUIRES: db.mu held.
 func (db *DB) stragglersLikelyLocked(ran int) bool {
-	return ran < db.mu.lastBatch && len(db.mu.pending) > 0
+	return db.mu.failed == nil && ran < db.mu.lastBatch && len(db.mu.pending) > 0
 }
 
 // awaitDurable returns once every record up to z is in the log, leading a
@@ -280,13 +283,21 @@ func (db *DB) awaitDurable(z znode.Zxid) error {
 // it ends. If the closures it ran added no record past the durable tree
 // (all failed validation), no batch is needed and none ends: the combiner
 // wakes their writers itself.
+//
+// After an append failure it still returns only once w has been applied:
+// a closure that a combiner has yet to run would otherwise write its
+// caller's variables after update returned. Every queued closure is run
+// (a combiner drains its queue), and a combiner that finds the engine
+// failed after its run wakes the writers it served.
 func (db *DB) awaitWrite(w *write) error {
 	s := &db.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w.combined && s.err == nil && s.durable >= w.last {
+	if w.combined && (s.err != nil || s.durable >= w.last) {
 		s.cond.Broadcast()
-		return nil
+		if s.err == nil {
+			return nil
+		}
 	}
 	for s.err == nil {
 		applied := w.applied.Load()
@@ -309,7 +320,10 @@ func (db *DB) awaitWrite(w *write) error {
 		}
 		s.cond.Broadcast()
 	}
-	if w.applied.Load() && s.durable >= w.last {
+	for !w.applied.Load() {
+		s.cond.Wait()
+	}
+	if s.durable >= w.last {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrFailed, s.err)

@@ -216,14 +216,17 @@ func TestClosedLoopWritersShareBatches(t *testing.T) {
 }
 
 // A combiner yields only while the writers the last batch woke may still
-// come, and only once a record waits for a batch (so that the run stays
-// bounded): never with a single writer, whose batches hold one record.
+// come, and only once a record waits for a batch and the engine accepts
+// writes (so that the run stays bounded): never once a single writer's
+// batches hold one record.
 func TestStragglersLikely(t *testing.T) {
 	db := &DB{}
 	for _, c := range []struct {
 		ran, lastBatch, pending int
+		failed                  bool
 		want                    bool
 	}{
+		{ran: 1, lastBatch: 64, pending: 1, failed: true, want: false}, // writers get ErrFailed at once and may queue again
 		{ran: 1, lastBatch: 64, pending: 1, want: true},
 		{ran: 63, lastBatch: 64, pending: 63, want: true},
 		{ran: 64, lastBatch: 64, pending: 64, want: false}, // all of them came
@@ -233,6 +236,70 @@ func TestStragglersLikely(t *testing.T) {
 	} {
 		db.mu.lastBatch = c.lastBatch
 		db.mu.pending = make([]*txn.Txn, c.pending)
+		db.mu.failed = nil
+		if c.failed {
+			db.mu.failed = errors.New("append failed")
+		}
 		require.Equal(t, c.want, db.stragglersLikelyLocked(c.ran), "%+v", c)
+	}
+}
+
+// After the engine fails, a writer whose closure is still queued is not
+// answered until a combiner has run it: answered earlier, its closure
+// would write the caller's variables after update returned (multi reads
+// its opFailed that way). The test holds DB.mu so that two writers queue,
+// fails the engine as a failed append does, and checks that the writer
+// waiting for its closure is answered only after the lock is released.
+func TestFailedEngineAnswersOnlyAppliedWrites(t *testing.T) {
+	db, sessions := openForQueue(t, txnlog.NewMem(), 2)
+	type result struct {
+		ran bool
+		err error
+	}
+	results := make(chan result, len(sessions))
+	db.mu.Lock()
+	locked := true
+	defer func() {
+		if locked { // a failure below: let Close have the lock
+			db.mu.Unlock()
+		}
+	}()
+	for _, s := range sessions {
+		go func() {
+			ran := false
+			err := db.update("setData", "/", func() error {
+				ran = true // written by whichever goroutine combines
+				op := txn.Op{Type: txn.TypeSetData, Path: "/", Version: 1}
+				return db.commitOneLocked(s.st.id, db.nowMillis(), op)
+			})
+			results <- result{ran, err}
+		}()
+	}
+	require.Eventually(t, func() bool {
+		db.combine.mu.Lock()
+		defer db.combine.mu.Unlock()
+		return len(db.combine.queue) == len(sessions) && db.combine.running
+	}, 10*time.Second, time.Millisecond)
+	failure := errors.New("injected append failure")
+	db.mu.failed = failure
+	db.sync.mu.Lock()
+	db.sync.err = failure
+	db.sync.cond.Broadcast()
+	db.sync.mu.Unlock()
+	select {
+	case r := <-results:
+		t.Fatalf("a writer was answered (%v) while its closure could not have run", r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	locked = false
+	db.mu.Unlock()
+	for range sessions {
+		select {
+		case r := <-results:
+			require.True(t, r.ran, "answered before its closure ran")
+			require.ErrorIs(t, r.err, ErrFailed)
+		case <-time.After(10 * time.Second):
+			t.Fatal("writers not answered after the engine failed: a lost wake-up")
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 func scrambleHint(t *testing.T, h *btree.PathHint, rng *rand.Rand) {
 	ht := reflect.TypeOf(*h)
 	require.Equal(t, uintptr(16), ht.Size())
+	require.Equal(t, 2, ht.NumField(), "btree.PathHint is no longer {used [8]bool; path [8]uint8}")
 	for i, want := range []struct {
 		name string
 		typ  reflect.Type
