@@ -306,12 +306,21 @@ func runWriters(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, s
 
 // windowOf is the window of the writes that started in [from, to).
 func windowOf(all []timedWrite, from, to time.Time, during bool) SnapshotImpactWindow {
-	var lat []time.Duration
+	var in []timedWrite
 	for _, w := range all {
 		if !w.start.Before(from) && w.start.Before(to) {
-			lat = append(lat, w.latency)
+			in = append(in, w)
 		}
 	}
-	return SnapshotImpactWindow{During: during, Length: to.Sub(from), Writes: len(lat),
+	return windowOfAll(in, to.Sub(from), during)
+}
+
+// windowOfAll is the window of length holding the writes ws.
+func windowOfAll(ws []timedWrite, length time.Duration, during bool) SnapshotImpactWindow {
+	lat := make([]time.Duration, len(ws))
+	for i, w := range ws {
+		lat[i] = w.latency
+	}
+	return SnapshotImpactWindow{During: during, Length: length, Writes: len(lat),
 		P50: percentile(lat, 50), P99: percentile(lat, 99)}
 }

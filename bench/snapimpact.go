@@ -208,40 +208,36 @@ func (r *SnapshotImpactReport) summarize() {
 // and the snapshot then in progress has ended. Each round writes other
 // nodes.
 func impactWindow(ctx context.Context, db *zkembed.DB, cfg SnapshotImpactConfig, length time.Duration, snapshots bool, round int) (SnapshotImpactWindow, error) {
-	win := SnapshotImpactWindow{During: snapshots}
 	stop := make(chan struct{})
 	wait, errs := runWriters(ctx, db, cfg, stop, round*31)
 	start := time.Now()
 	var busy time.Duration // time inside DB.Snapshot calls
+	taken := 0
 	var err error
 	if snapshots {
 		for err == nil && time.Since(start) < length {
 			t := time.Now()
 			_, err = db.Snapshot(ctx)
 			busy += time.Since(t)
-			win.Snapshots++
+			taken++
 		}
 	} else {
 		time.Sleep(length)
 	}
 	close(stop)
-	win.Length = time.Since(start)
+	elapsed := time.Since(start)
 	all := wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
 	if err != nil {
-		return win, err
+		return SnapshotImpactWindow{}, err
 	}
-	select {
-	case err := <-errs:
-		return win, err
-	default:
-	}
-	lat := make([]time.Duration, len(all))
-	for i, w := range all {
-		lat[i] = w.latency
-	}
-	win.Writes = len(lat)
-	win.P50, win.P99 = percentile(lat, 50), percentile(lat, 99)
-	win.Overlap = float64(busy) / float64(win.Length)
+	win := windowOfAll(all, elapsed, snapshots)
+	win.Snapshots, win.Overlap = taken, float64(busy)/float64(elapsed)
 	return win, nil
 }
 

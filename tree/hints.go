@@ -25,28 +25,27 @@ import (
 //
 // Hints are mutable, so only a writable tree has them; a snapshot is read
 // by many goroutines at once and descends without. A Clone (a multi's
-// scratch tree) does without them too: the table is 4 KB, allocated on
-// first use, and a clone makes a handful of lookups.
+// scratch tree) does without them too: the table is 4 KB, and a clone
+// makes a handful of lookups.
 
 // hintSlots is the number of path hints a writable tree keeps: enough that
 // the parents written under at one moment seldom share one.
 const hintSlots = 256
 
-// hints are a writable tree's path hints, allocated on first use.
+// hints are a writable tree's path hints.
 type hints struct {
 	seed  maphash.Seed
 	slots [hintSlots]btree.PathHint
 }
 
+func newHints() *hints { return &hints{seed: maphash.MakeSeed()} }
+
 // hintFor returns the path hint for lookups of children of parent, the
 // parent part of a node's key (see Node.parentKey), or nil (no hint) in a
-// Clone.
+// tree without hints, a Clone.
 func (w *writer) hintFor(parent string) *btree.PathHint {
-	if w.noHints {
-		return nil
-	}
 	if w.hints == nil {
-		w.hints = &hints{seed: maphash.MakeSeed()}
+		return nil
 	}
 	return &w.hints.slots[maphash.String(w.hints.seed, parent)%hintSlots]
 }

@@ -35,8 +35,7 @@ type writer struct {
 	digesting bool
 	scratch   []byte
 	recent    recent // the last few lookups (see recent.go)
-	hints     *hints // B-tree path hints by parent (see hints.go)
-	noHints   bool   // a Clone: descend without hints
+	hints     *hints // B-tree path hints by parent (see hints.go); nil in a Clone
 }
 
 type ephKey struct {
@@ -68,7 +67,7 @@ func New() *Tree {
 		nodes: btree.NewBTreeGOptions(less, btreeOpts),
 		ephs:  btree.NewBTreeGOptions(ephLess, btreeOpts),
 		timed: btree.NewBTreeGOptions(stringLess, btreeOpts),
-		w:     &writer{acls: map[string]*aclList{}},
+		w:     &writer{acls: map[string]*aclList{}, hints: newHints()},
 	}
 	builtin := func(path string, children int32, acl *aclList, aversion int32) {
 		t.nodes.Set(&Node{path: path, split: max(lastSlash(path), 0), acl: acl, numChildren: children, aversion: aversion})
@@ -243,11 +242,7 @@ func (t *Tree) Snapshot() *Tree {
 // abandoned (a multi is prepared on a clone). It keeps no path hints: it
 // lives for a few lookups, fewer than would repay its hint table.
 // REQUIRES: t is writable.
-func (t *Tree) Clone() *Tree {
-	c := t.writableCopy(t.w.acls)
-	c.w.noHints = true
-	return c
-}
+func (t *Tree) Clone() *Tree { return t.writableCopy(t.w.acls) }
 
 // Writable returns a writable copy of the snapshot t. Like a snapshot and
 // the tree it came from, the two share every node until the copy replaces
@@ -256,10 +251,15 @@ func (t *Tree) Clone() *Tree {
 // applied since it was taken, without touching the working tree.
 // REQUIRES: t is a snapshot, and no other goroutine calls Writable on t at
 // the same time (copying a B-tree marks it; readers of t are unaffected).
-func (t *Tree) Writable() *Tree { return t.writableCopy(nil) }
+func (t *Tree) Writable() *Tree {
+	c := t.writableCopy(nil)
+	c.w.hints = newHints()
+	return c
+}
 
-// writableCopy returns a writable tree sharing t's nodes, which interns
-// ACLs into a map of its own and reads through to base.
+// writableCopy returns a writable tree sharing t's nodes, without path
+// hints, which interns ACLs into a map of its own and reads through to
+// base.
 func (t *Tree) writableCopy(base map[string]*aclList) *Tree {
 	return &Tree{
 		nodes: t.nodes.Copy(),
