@@ -524,6 +524,7 @@ func walFaultConcurrent(t *testing.T, kind errorfs.OpKind) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var okN, failN, rejected atomic.Int64
+	var arm sync.Once
 	for g := 0; g < 16; g++ {
 		wg.Add(1)
 		go func() {
@@ -543,8 +544,10 @@ func walFaultConcurrent(t *testing.T, kind errorfs.OpKind) {
 				default:
 					t.Errorf("Append: %v", err)
 				}
-				if okN.Load() == 100 {
-					f.arm(syscall.EIO)
+				// >=, not ==: two appenders can take the count past
+				// 100 between one's Add and its Load.
+				if okN.Load() >= 100 {
+					arm.Do(func() { f.arm(syscall.EIO) })
 				}
 			}
 		}()
