@@ -40,6 +40,7 @@ func TestDurableReopen(t *testing.T) {
 	tail := db.Recovery().WALTail
 	assert.NotEmpty(t, tail.File, "the newest WAL was replayed")
 	assert.Zero(t, tail.Dropped, "a clean close drops nothing")
+	assert.Zero(t, tail.Leftovers, "a new log's WAL holds no older log's bytes")
 	s2, err := db.NewSession(ctx, nil)
 	require.NoError(t, err)
 	data, st, err := s2.GetData(ctx, "/a")

@@ -129,7 +129,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	p.plock = plock
 	p.walFS, p.walSizes = fs, walSizes(fs, dir)
 	popts := &pebble.Options{
-		FS:                 fs,
+		FS:                 walFS{fs},
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             &fatalLogger{p: p, user: userLogger},
 		Lock:               plock,
@@ -550,12 +550,15 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 // leftovers of an older log in a file pebble recycled, ignored by design,
 // and counted as Leftovers. Otherwise the bytes are either a torn write or
 // such leftovers (after a crash the two cannot be told apart from the
-// bytes alone), counted as Dropped: a report, not an alarm.
+// bytes alone), counted as Dropped: a report, not an alarm. Zeros at the
+// very end of the file are space preallocated and never written (see
+// walFS), counted as Zeros and in neither of the others.
 type WALTail struct {
 	File      string // the WAL file replayed last; "" if none was replayed
 	Offset    int64  // where replay stopped in it
 	Dropped   int64  // bytes after Offset that pebble did not replay
 	Leftovers int64  // bytes after a clean close's trailer at Offset
+	Zeros     int64  // zero bytes ending the file, after Offset
 }
 
 // WALTail reports where replay of the newest WAL stopped at open.
@@ -579,21 +582,67 @@ func walSizes(fs vfs.FS, dir string) map[string]int64 {
 }
 
 // noteReplay picks up the offset pebble logs after replaying each WAL at
-// open (in WAL order, so the last one noted is the newest).
+// open (in WAL order, so the last one noted is the newest), and sorts the
+// bytes after it, while the file is still there: pebble deletes a WAL it
+// has replayed once its contents are flushed.
 func (p *Pebble) noteReplay(args []any) {
 	for _, a := range args {
 		if off, ok := a.(wal.Offset); ok && off.PhysicalFile != "" {
-			size, known := p.walSizes[off.PhysicalFile]
-			p.walTail = WALTail{File: off.PhysicalFile, Offset: off.Physical}
-			switch {
-			case !known || size <= off.Physical:
-			case p.isEOFTrailer(off.PhysicalFile, off.Physical, size):
-				p.walTail.Leftovers = size - off.Physical - eofTrailerSize
-			default:
-				p.walTail.Dropped = size - off.Physical
-			}
+			p.walTail = p.measureWALTail(off.PhysicalFile, off.Physical)
 		}
 	}
+}
+
+// measureWALTail sorts the bytes of file after off, where replay stopped,
+// into dropped bytes, leftovers and zeros, going by the file's size before
+// pebble opened it.
+func (p *Pebble) measureWALTail(file string, off int64) WALTail {
+	t := WALTail{File: file, Offset: off}
+	size, known := p.walSizes[file]
+	if !known || size <= off {
+		return t
+	}
+	end := p.zerosFrom(file, off, size)
+	switch {
+	case end == off:
+	case p.isEOFTrailer(file, off, size):
+		// The trailer's log number may end in zero bytes.
+		end = max(end, off+eofTrailerSize)
+		t.Leftovers = end - off - eofTrailerSize
+	default:
+		t.Dropped = end - off
+	}
+	t.Zeros = size - end
+	return t
+}
+
+// zerosFrom returns where the zeros that end file, which is size bytes
+// long, begin, looking no earlier than off: size if its last byte is not
+// zero, off if every byte from off on is. It reads backwards from the end,
+// so it reads only the zeros and one block more. A file it cannot read
+// counts as having no zeros.
+func (p *Pebble) zerosFrom(file string, off, size int64) int64 {
+	f, err := p.walFS.Open(file)
+	if err != nil {
+		return size
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > off {
+		n := min(int64(len(buf)), end-off)
+		b := buf[:n]
+		if _, err := f.ReadAt(b, end-n); err != nil {
+			return size
+		}
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != 0 {
+				return end - n + int64(i) + 1
+			}
+		}
+		end -= n
+	}
+	return off
 }
 
 // eofTrailerSize is the size of the chunk header pebble writes when it
