@@ -28,6 +28,8 @@ type jsonResult struct {
 	Seconds   float64  `json:"seconds"`
 	Ratio     float64  `json:"ratio,omitempty"`    // ops_per_sec ÷ the peer's, with a peer
 	RatioTo   string   `json:"ratio_to,omitempty"` // the peer
+	// RoundOpsPerSec is each round's ops/s, measured in rounds only.
+	RoundOpsPerSec []float64 `json:"round_ops_per_sec,omitempty"`
 }
 
 // MarshalJSON renders the result as WriteJSON does, without a ratio.
@@ -46,6 +48,9 @@ func (r Result) jsonResult(ratio float64, peer string) jsonResult {
 	if ratio > 0 {
 		j.Ratio, j.RatioTo = round(ratio, 3), peer
 	}
+	for _, v := range r.RoundOpsPerSec {
+		j.RoundOpsPerSec = append(j.RoundOpsPerSec, round(v, 1))
+	}
 	return j
 }
 
@@ -56,8 +61,8 @@ func round(v float64, digits int) float64 {
 
 // WriteJSON writes one JSON object per result and line: target, workload,
 // clients, ops_per_sec, p50_us, p99_us, p999_us, then read_ratio (mixed
-// only), max_us, ops, errors, seconds, and with a peer (non-empty) ratio
-// and ratio_to.
+// only), max_us, ops, errors, seconds, with a peer (non-empty) ratio and
+// ratio_to, and for a result measured in rounds round_ops_per_sec.
 func WriteJSON(w io.Writer, results []Result, peer string) error {
 	ratios := Ratios(results, peer)
 	enc := json.NewEncoder(w)
@@ -105,9 +110,10 @@ func WriteCSV(w io.Writer, results []Result, peer string) error {
 func WriteTable(w io.Writer, results []Result, peers ...string) error {
 	peers = slices.DeleteFunc(slices.Clone(peers), func(p string) bool { return p == "" })
 	ratios := make([][]float64, len(peers))
+	rounds := make([][][]float64, len(peers))
 	rows := [][]string{{"workload", "clients", "target", "ops/s", "p50 µs", "p99 µs", "p999 µs", "errors"}}
 	for i, p := range peers {
-		ratios[i] = Ratios(results, p)
+		ratios[i], rounds[i] = Ratios(results, p), RoundRatios(results, p)
 		rows[0] = append(rows[0], "× "+p)
 	}
 	for i, r := range results {
@@ -117,6 +123,13 @@ func WriteTable(w io.Writer, results []Result, peers ...string) error {
 			ratio := "-"
 			if ratios[j][i] > 0 {
 				ratio = fmt.Sprintf("%.2fx", ratios[j][i])
+			}
+			if rs := rounds[j][i]; rs != nil && r.Target != peers[j] {
+				ratio += " (rounds" // each round's ratio beside the whole's
+				for _, v := range rs {
+					ratio += fmt.Sprintf(" %.2f", v)
+				}
+				ratio += ")"
 			}
 			row = append(row, ratio)
 		}

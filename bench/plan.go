@@ -20,6 +20,13 @@ type Plan struct {
 	// target for this long before the plan, results discarded: a JVM
 	// server's first seconds are spent compiling.
 	Warmup time.Duration
+	// Rounds, if more than 1, measures every workload, read ratio and
+	// client count this many times on every target, the targets in turn
+	// and their order reversed every other round (A B, B A, A B, ...), so
+	// that each side runs as often right after the other, and through the
+	// same spells of a shared disk. Each target's rounds are merged into
+	// one Result (Result.RoundOpsPerSec keeps each round's rate).
+	Rounds int
 	// Base holds the other RunConfig fields (Duration, Ops, DataSize,
 	// Children, Progress); its Target, Workload, Clients and ReadRatio
 	// are ignored.
@@ -47,6 +54,20 @@ func SessionSweep(max int) []int {
 
 // Configs lists the plan's runs in the order RunPlan runs them.
 func (p Plan) Configs() []RunConfig {
+	var out []RunConfig
+	for _, g := range p.groups() {
+		for round := range p.rounds() {
+			for _, i := range roundOrder(len(g), round) {
+				out = append(out, g[i])
+			}
+		}
+	}
+	return out
+}
+
+// groups lists the plan's measurements, each as its runs on every target,
+// in the order of p.Targets.
+func (p Plan) groups() [][]RunConfig {
 	clients := p.Clients
 	if len(clients) == 0 {
 		clients = []int{1}
@@ -55,7 +76,7 @@ func (p Plan) Configs() []RunConfig {
 	if len(ratios) == 0 {
 		ratios = []float64{0.9}
 	}
-	var out []RunConfig
+	var out [][]RunConfig
 	for _, w := range p.Workloads {
 		rs := []float64{0}
 		if w == WorkMixed {
@@ -63,20 +84,39 @@ func (p Plan) Configs() []RunConfig {
 		}
 		for _, n := range clients {
 			for _, r := range rs {
+				var g []RunConfig
 				for _, t := range p.Targets {
 					c := p.Base
 					c.Target, c.Workload, c.Clients, c.ReadRatio = t, w, n, r
-					out = append(out, c)
+					g = append(g, c)
 				}
+				out = append(out, g)
 			}
 		}
 	}
 	return out
 }
 
+// rounds is p.Rounds, at least 1.
+func (p Plan) rounds() int { return max(p.Rounds, 1) }
+
+// roundOrder is the order of n targets in round round: forward in even
+// rounds, backward in odd ones.
+func roundOrder(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if round%2 == 1 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
+}
+
 // RunPlan runs the plan's runs one after the other and returns their
-// results in order; onResult, if not nil, sees each as it is measured. It
-// stops at the first run that fails.
+// results, one per measurement and target, in the order of Configs
+// without repeated rounds; onResult, if not nil, sees each once all its
+// rounds are measured. It stops at the first run that fails.
 func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, error) {
 	if p.Warmup > 0 {
 		clients := slices.Max(append([]int{1}, p.Clients...))
@@ -88,15 +128,27 @@ func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, erro
 		}
 	}
 	var out []Result
-	for _, c := range p.Configs() {
-		r, err := Run(ctx, c)
-		if err != nil {
-			return out, err
+	for _, g := range p.groups() {
+		merged := make([]Result, len(g))
+		for round := range p.rounds() {
+			for _, i := range roundOrder(len(g), round) {
+				r, err := Run(ctx, g[i])
+				if err != nil {
+					return out, err
+				}
+				if round == 0 {
+					merged[i] = r
+				} else {
+					merged[i].addRound(r)
+				}
+			}
 		}
-		if onResult != nil {
-			onResult(r)
+		for _, r := range merged {
+			if onResult != nil {
+				onResult(r)
+			}
+			out = append(out, r)
 		}
-		out = append(out, r)
 	}
 	return out, nil
 }
@@ -120,6 +172,33 @@ func Ratios(results []Result, peer string) []float64 {
 	for i, r := range results {
 		if v := ref[r.key()]; v > 0 {
 			out[i] = r.OpsPerSec / v
+		}
+	}
+	return out
+}
+
+// RoundRatios returns, for each result measured in rounds, each round's
+// ops/s divided by that of the same round of peer's result for the same
+// measurement; nil where either was measured once, or in a different
+// number of rounds.
+func RoundRatios(results []Result, peer string) [][]float64 {
+	ref := map[string][]float64{}
+	for _, r := range results {
+		if r.Target == peer {
+			ref[r.key()] = r.RoundOpsPerSec
+		}
+	}
+	out := make([][]float64, len(results))
+	for i, r := range results {
+		p := ref[r.key()]
+		if len(r.RoundOpsPerSec) == 0 || len(p) != len(r.RoundOpsPerSec) {
+			continue
+		}
+		out[i] = make([]float64, len(p))
+		for j, v := range r.RoundOpsPerSec {
+			if p[j] > 0 {
+				out[i][j] = v / p[j]
+			}
 		}
 	}
 	return out

@@ -76,6 +76,43 @@ type Result struct {
 	Elapsed   time.Duration
 	// FirstError is the first failure's message, empty if none.
 	FirstError string
+	// RoundOpsPerSec is each round's ops/s when a Plan measured the run
+	// in several rounds (Plan.Rounds) and merged them into this result;
+	// nil for a single run.
+	RoundOpsPerSec []float64
+
+	hist *hdrhistogram.Histogram // the latencies of Ops, for merging rounds
+}
+
+// fromHist sets Ops, OpsPerSec and the latency figures from r.hist and
+// r.Elapsed.
+func (r *Result) fromHist() {
+	us := func(ns int64) float64 { return float64(ns) / 1e3 }
+	h := r.hist
+	r.Ops = h.TotalCount()
+	r.OpsPerSec = float64(r.Ops) / r.Elapsed.Seconds()
+	r.P50us, r.P99us, r.P999us = us(h.ValueAtQuantile(50)), us(h.ValueAtQuantile(99)), us(h.ValueAtQuantile(99.9))
+	r.MaxUs = us(h.Max())
+}
+
+// addRound merges round, a later run of the same measurement, into r:
+// operations, errors and time add up, and the percentiles are those of
+// every operation of both.
+func (r *Result) addRound(round Result) {
+	if r.RoundOpsPerSec == nil {
+		r.RoundOpsPerSec = []float64{r.OpsPerSec}
+		h := newHist()
+		h.Merge(r.hist)
+		r.hist = h // the first round's own stays unchanged
+	}
+	r.RoundOpsPerSec = append(r.RoundOpsPerSec, round.OpsPerSec)
+	r.hist.Merge(round.hist)
+	r.Errors += round.Errors
+	r.Elapsed += round.Elapsed
+	r.fromHist()
+	if r.FirstError == "" {
+		r.FirstError = round.FirstError
+	}
 }
 
 // Label names the workload with its read ratio ("mixed 90% reads").
@@ -224,14 +261,11 @@ func summarize(e *env, elapsed time.Duration) Result {
 		h.Merge(x)
 		errs += e.errs[i]
 	}
-	us := func(ns int64) float64 { return float64(ns) / 1e3 }
 	r := Result{
 		Target: e.cfg.Target.Name(), Workload: e.cfg.Workload, Clients: e.cfg.Clients,
-		Ops: h.TotalCount(), Errors: errs, Elapsed: elapsed,
-		OpsPerSec: float64(h.TotalCount()) / elapsed.Seconds(),
-		P50us:     us(h.ValueAtQuantile(50)), P99us: us(h.ValueAtQuantile(99)),
-		P999us: us(h.ValueAtQuantile(99.9)), MaxUs: us(h.Max()),
+		Errors: errs, Elapsed: elapsed, hist: h,
 	}
+	r.fromHist()
 	if e.cfg.Workload == WorkMixed {
 		r.ReadRatio = e.cfg.ReadRatio
 	}

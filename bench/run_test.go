@@ -6,9 +6,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,4 +233,64 @@ func TestProgress(t *testing.T) {
 	require.Contains(t, out, "/2 mem get 1 clients")
 	require.NotContains(t, out, "\n")
 	require.True(t, strings.HasSuffix(out, "\r"), "Close leaves the cursor at the start of an erased line")
+}
+
+// With rounds, each measurement runs on every target in turn, the order
+// reversed every other round, before the next measurement.
+func TestPlanRoundsAlternate(t *testing.T) {
+	a, b := target(t, bench.TargetMem), target(t, bench.TargetDurable)
+	p := bench.Plan{Targets: []bench.Target{a, b}, Workloads: []string{bench.WorkCreate}, Clients: []int{1, 2}, Rounds: 3}
+	var got []string
+	for _, c := range p.Configs() {
+		got = append(got, fmt.Sprintf("%d:%s", c.Clients, c.Target.Name()))
+	}
+	require.Equal(t, []string{
+		"1:mem", "1:durable", "1:durable", "1:mem", "1:mem", "1:durable",
+		"2:mem", "2:durable", "2:durable", "2:mem", "2:mem", "2:durable",
+	}, got)
+}
+
+// RunPlan merges a target's rounds into one result: every round's rate
+// kept, and the whole's rate that of all operations over all the time, so
+// between the slowest and the fastest round.
+func TestRunPlanMergesRounds(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := bench.Plan{Targets: []bench.Target{target(t, bench.TargetMem), target(t, bench.TargetDurable)},
+		Workloads: []string{bench.WorkCreate}, Clients: []int{2}, Rounds: 3, Base: bench.RunConfig{Duration: 50 * time.Millisecond}}
+	var seen int
+	rs, err := bench.RunPlan(context.Background(), p, func(bench.Result) { seen++ })
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	require.Equal(t, 2, seen)
+	for i, r := range rs {
+		checkResult(t, r)
+		require.Equal(t, p.Targets[i].Name(), r.Target)
+		require.Len(t, r.RoundOpsPerSec, 3)
+		require.GreaterOrEqual(t, r.Elapsed, 150*time.Millisecond)
+		require.InDelta(t, float64(r.Ops)/r.Elapsed.Seconds(), r.OpsPerSec, 1e-6)
+		require.GreaterOrEqual(t, r.OpsPerSec, slices.Min(r.RoundOpsPerSec)*(1-1e-9))
+		require.LessOrEqual(t, r.OpsPerSec, slices.Max(r.RoundOpsPerSec)*(1+1e-9))
+	}
+}
+
+// Each round's ratio divides the same round of the peer's; a result
+// measured once, or in another number of rounds, has none. The table
+// shows them beside the whole's ratio.
+func TestRoundRatios(t *testing.T) {
+	rs := []bench.Result{
+		{Target: "zookeeper", Workload: "create", Clients: 1, OpsPerSec: 1500, RoundOpsPerSec: []float64{1000, 2000}},
+		{Target: "durable", Workload: "create", Clients: 1, OpsPerSec: 2500, RoundOpsPerSec: []float64{3000, 2000}},
+		{Target: "mem", Workload: "create", Clients: 1, OpsPerSec: 9000},
+		{Target: "durable", Workload: "create", Clients: 16, OpsPerSec: 9000, RoundOpsPerSec: []float64{9000, 9000}},
+	}
+	got := bench.RoundRatios(rs, "zookeeper")
+	require.Equal(t, [][]float64{{1, 1}, {3, 1}, nil, nil}, got)
+
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteTable(&b, rs, "zookeeper"))
+	t.Log("\n" + b.String())
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.NotContains(t, lines[1], "rounds", "the peer's own row")
+	require.Contains(t, lines[2], "1.67x (rounds 3.00 1.00)")
+	require.NotContains(t, lines[3], "rounds")
 }

@@ -27,6 +27,7 @@ type workloadFlags struct {
 	chart      string
 	duration   time.Duration
 	warmup     time.Duration
+	rounds     int
 	ops        int64
 	progress   bool
 	rollover   bool
@@ -35,7 +36,7 @@ type workloadFlags struct {
 }
 
 // workloadFlagNames are the flags that select the workload runner.
-var workloadFlagNames = []string{"workload", "clients", "readratio", "sessions", "target", "json", "csv", "chart", "duration", "warmup", "ops", "progress", "rollover", "counter-bits", "rollover-bits"}
+var workloadFlagNames = []string{"workload", "clients", "readratio", "sessions", "target", "json", "csv", "chart", "duration", "warmup", "rounds", "ops", "progress", "rollover", "counter-bits", "rollover-bits"}
 
 func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.workloads, "workload", "", "comma-separated workloads to run on every target, with ops/s and p50/p99/p999 latency: "+
@@ -49,6 +50,7 @@ func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.chart, "chart", "", "write an SVG chart of throughput vs read ratio and vs sessions (needs -readratio or -sessions with several values) to this file")
 	fs.DurationVar(&f.duration, "duration", 2*time.Second, "how long each workload runs per target and client count")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "before measuring, run the mixed workload this long on every target (a JVM compiles in its first seconds); 0 skips it")
+	fs.IntVar(&f.rounds, "rounds", 1, "measure each workload and client count this many times on every target, the targets in turn and in reversed order every other round, and report each target's rounds merged, with each round's ratio to -vs")
 	fs.Int64Var(&f.ops, "ops", 0, "stop each run after this many operations (0: after -duration only)")
 	fs.BoolVar(&f.progress, "progress", false, "draw a progress bar on stderr even when it is not a terminal")
 	fs.BoolVar(&f.rollover, "rollover", false, "zxid rollover: project the time to the next epoch change at the measured write rate, then force epoch changes with -rollover-bits and report pauses and failed requests")
@@ -111,8 +113,11 @@ func (f *workloadFlags) plan() (bench.Plan, error) {
 		}
 		p.Clients = bench.SessionSweep(n)
 	}
+	if f.rounds < 1 {
+		return p, fmt.Errorf("-rounds %d: must be at least 1", f.rounds)
+	}
 	p.Base = bench.RunConfig{Duration: f.duration, Ops: f.ops}
-	p.Warmup = f.warmup
+	p.Warmup, p.Rounds = f.warmup, f.rounds
 	return p, nil
 }
 
