@@ -168,7 +168,8 @@ type Recovery struct {
 	// WALTail is where replay of the newest write-ahead log stopped, with
 	// the bytes after it that the log dropped: a write torn by a crash
 	// (never acknowledged) or the leftovers of a recycled WAL file, and the
-	// zeros of space preallocated and never written. See txnlog.WALTail.
+	// zeros ending the file (normally preallocated space). See
+	// txnlog.WALTail.
 	// Zero for a log other than Open's.
 	WALTail txnlog.WALTail
 }

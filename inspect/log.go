@@ -122,8 +122,11 @@ type LogInfo struct {
 	Multis              int              // multi records
 	Corrupt             int              // records that do not decode
 	FirstCorrupt        znode.Zxid       // the first of them
-	DiskBytes           int64            // bytes of the files in the log directory
-	DiskFiles           int              // files in the log directory
+	// DiskBytes is the size of the files in the log directory: on Linux
+	// it counts each write-ahead log file's preallocated space whole
+	// (4.4 MiB), as the disk does.
+	DiskBytes int64
+	DiskFiles int // files in the log directory
 }
 
 // LogInfo reads the whole log and summarises it.

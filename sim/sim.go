@@ -16,6 +16,7 @@ import (
 
 	"github.com/zkembed/zkembed"
 	"github.com/zkembed/zkembed/clock"
+	"github.com/zkembed/zkembed/internal/walzeros"
 	"github.com/zkembed/zkembed/znode"
 )
 
@@ -50,6 +51,12 @@ type Result struct {
 	Seed uint64
 	// Counts of what ran.
 	Steps, Writes, Multis, Reads, Watches, Events, Sessions, Closes, Expiries, ClockJumps, Crashes, Faults, Reaped int
+	// ZeroTails is set when the run's WAL files kept a zero tail, as WALs
+	// preallocated at their full size on Linux do (even seeds; see
+	// package walzeros); ZeroTailReopens counts the crashes after which
+	// replay stopped before such zeros.
+	ZeroTails       bool
+	ZeroTailReopens int
 	// Violation is the first invariant that did not hold ("" if none);
 	// the run stops there.
 	Violation string
@@ -84,7 +91,7 @@ type run struct {
 	cfg   Config
 	rng   *rand.Rand
 	clk   *clock.Virtual
-	mem   *vfs.MemFS // the disk; the engine sees it through fault
+	mem   *vfs.MemFS // the disk; the engine sees it through fault (fs)
 	fault faultInjector
 	opts  zkembed.Options
 	db    *zkembed.DB
@@ -119,12 +126,12 @@ func Run(cfg Config) (*Result, error) {
 		clk:     clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 		mem:     vfs.NewCrashableMem(),
 		m:       NewModel(),
-		res:     &Result{Seed: cfg.Seed},
+		res:     &Result{Seed: cfg.Seed, ZeroTails: cfg.Seed%2 == 0},
 		watches: map[int64][]pending{},
 		streams: map[int64]<-chan zkembed.Event{},
 	}
 	r.opts = zkembed.Options{
-		FS: errorfs.Wrap(r.mem, &r.fault), Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
+		FS: r.fs(), Clock: r.clk, Seed: cfg.Seed, ExtendedTypes: true,
 		// Reaping passes are steps of their own (DB.ReapNow), never
 		// the engine's timer.
 		ContainerCheckInterval: 1000 * time.Hour,
@@ -375,13 +382,26 @@ func (r *run) crash(ctx context.Context) error {
 
 // reopen opens a new engine on r.mem.
 func (r *run) reopen() error {
-	r.opts.FS = errorfs.Wrap(r.mem, &r.fault)
+	r.opts.FS = r.fs()
 	db, err := zkembed.Open(dataDir, &r.opts)
 	if err != nil {
 		return r.violation("reopen: %v", err)
 	}
 	r.db = db
+	if db.Recovery().WALTail.Zeros > 0 {
+		r.res.ZeroTailReopens++
+	}
 	return nil
+}
+
+// fs is the disk as the engine sees it: r.mem through the fault injector,
+// with zero tails on WAL files if the run has them.
+func (r *run) fs() vfs.FS {
+	var fs vfs.FS = errorfs.Wrap(r.mem, &r.fault)
+	if r.res.ZeroTails {
+		fs = walzeros.Wrap(fs)
+	}
+	return fs
 }
 
 // restarted checks an engine opened on the previous one's disk: the

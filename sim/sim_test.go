@@ -40,7 +40,7 @@ func TestSimulation(t *testing.T) {
 		seeds = append(seeds, regressions...)
 	}
 	var total sim.Result
-	violations := 0
+	violations, zeroTailSeeds := 0, 0
 	for _, seed := range seeds {
 		res, err := sim.Run(sim.Config{Seed: seed, Steps: *stepsFlag})
 		require.NoError(t, err, "seed %d", seed)
@@ -60,9 +60,16 @@ func TestSimulation(t *testing.T) {
 		total.Reaped += res.Reaped
 		total.Expiries += res.Expiries
 		total.ClockJumps += res.ClockJumps
+		total.ZeroTailReopens += res.ZeroTailReopens
+		if res.ZeroTails {
+			zeroTailSeeds++
+		}
 	}
-	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d watches=%d events=%d crashes=%d faults=%d expiries=%d clock-jumps=%d reaped=%d violations=%d",
-		len(seeds), total.Steps, total.Writes, total.Watches, total.Events, total.Crashes, total.Faults, total.Expiries, total.ClockJumps, total.Reaped, violations))
+	summary(t, fmt.Sprintf("sim: seeds=%d steps=%d writes=%d watches=%d events=%d crashes=%d faults=%d expiries=%d clock-jumps=%d reaped=%d zero-tail-seeds=%d zero-tail-reopens=%d violations=%d",
+		len(seeds), total.Steps, total.Writes, total.Watches, total.Events, total.Crashes, total.Faults, total.Expiries, total.ClockJumps, total.Reaped, zeroTailSeeds, total.ZeroTailReopens, violations))
+	if zeroTailSeeds > 0 && total.Crashes >= 10 && total.ZeroTailReopens == 0 {
+		t.Errorf("no reopen in %d crashes found a WAL ending in zeros: the zero tails did not reach pebble", total.Crashes)
+	}
 }
 
 // summary logs line, and appends it to the file $ZKEMBED_SUMMARY names,

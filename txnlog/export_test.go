@@ -16,3 +16,6 @@ func SetCloseTimeout(d time.Duration) (restore func()) {
 
 // WALNumber is walNumber of path's base name, for tests.
 func WALNumber(path string) (uint64, bool) { return walNumber(vfs.Default.PathBase(path)) }
+
+// FallocateSized is fallocateSized, for tests to probe the filesystem.
+func FallocateSized(fd uintptr, offset, length int64) error { return fallocateSized(fd, offset, length) }

@@ -550,15 +550,17 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 // leftovers of an older log in a file pebble recycled, ignored by design,
 // and counted as Leftovers. Otherwise the bytes are either a torn write or
 // such leftovers (after a crash the two cannot be told apart from the
-// bytes alone), counted as Dropped: a report, not an alarm. Zeros at the
-// very end of the file are space preallocated and never written (see
-// walFS), counted as Zeros and in neither of the others.
+// bytes alone), counted as Dropped: a report, not an alarm. The zero bytes
+// that end the file are counted as Zeros and in neither of the others:
+// normally space preallocated and never written (see walFS), though a
+// torn write or a trailer may end in zeros too. Dropped and Leftovers
+// therefore stop at the last nonzero byte.
 type WALTail struct {
 	File      string // the WAL file replayed last; "" if none was replayed
 	Offset    int64  // where replay stopped in it
 	Dropped   int64  // bytes after Offset that pebble did not replay
 	Leftovers int64  // bytes after a clean close's trailer at Offset
-	Zeros     int64  // zero bytes ending the file, after Offset
+	Zeros     int64  // zero bytes ending the file after Offset (normally preallocated space)
 }
 
 // WALTail reports where replay of the newest WAL stopped at open.

@@ -25,6 +25,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"go.uber.org/goleak"
 
+	"github.com/zkembed/zkembed/internal/walzeros"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/txnlog"
 	"github.com/zkembed/zkembed/znode"
@@ -587,30 +588,37 @@ func TestPebbleCrash(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	var crashes, lost, extra, exact int
+	var crashes, lost, extra, exact, zeroTails int
 	for trial := 0; trial < trials; trial++ {
 		pct := []int{0, 50, 100}[trial%3]
 		async := trial%2 == 1
-		r := crashTrial(t, rng, pct, async, false)
+		zeros := trial%4 >= 2 // WALs as preallocated on Linux: see walzeros
+		r := crashTrial(t, rng, pct, async, false, zeros)
 		crashes++
 		lost += r.lost
+		if r.zeroTail {
+			zeroTails++
+		}
 		if r.recovered > r.acked {
 			extra++
 		} else {
 			exact++
 		}
 	}
-	t.Logf("%d crashes (unsynced kept 0/50/100%%, crash from the writing op or another goroutine): lost acked %d; recovered = acked %d; recovered an in-flight record %d",
-		crashes, lost, exact, extra)
+	t.Logf("%d crashes (unsynced kept 0/50/100%%, crash from the writing op or another goroutine, WALs with a zero tail in half): lost acked %d; recovered = acked %d; recovered an in-flight record %d; replay stopped before zeros %d",
+		crashes, lost, exact, extra, zeroTails)
 	if lost != 0 {
 		t.Fatalf("lost %d acknowledged records", lost)
+	}
+	if zeroTails < trials/8 {
+		t.Fatalf("replay stopped before a WAL's zero tail in %d of %d crashes: the zero tails did not reach pebble", zeroTails, trials)
 	}
 
 	// The test has teeth: acknowledging NoSync commits loses records.
 	var caught int
 	const mutants = 20
 	for i := 0; i < mutants; i++ {
-		if crashTrial(t, rng, 0, false, true).lost > 0 {
+		if crashTrial(t, rng, 0, false, true, false).lost > 0 {
 			caught++
 		}
 	}
@@ -620,9 +628,14 @@ func TestPebbleCrash(t *testing.T) {
 	}
 }
 
-type trialResult struct{ acked, inFlight, recovered, lost int }
+type trialResult struct {
+	acked, inFlight, recovered, lost int
+	zeroTail                         bool // the newest WAL ended in zeros
+}
 
-func crashTrial(t *testing.T, rng *rand.Rand, pct int, async, noSync bool) trialResult {
+// crashTrial appends records and takes a crash clone at a random point;
+// with zeros, the WAL files keep a zero tail (walzeros).
+func crashTrial(t *testing.T, rng *rand.Rand, pct int, async, noSync, zeros bool) trialResult {
 	t.Helper()
 	const n = 200
 	var acked, started atomic.Int64 // records 1..acked acknowledged; 1..started begun
@@ -656,6 +669,9 @@ func crashTrial(t *testing.T, rng *rand.Rand, pct int, async, noSync bool) trial
 			return nil
 		}))
 	}
+	if zeros {
+		fs = walzeros.Wrap(fs)
+	}
 	p := open(t, "db", &txnlog.PebbleOptions{FS: fs, NoSync: noSync})
 	var wg sync.WaitGroup
 	if async {
@@ -686,7 +702,7 @@ func crashTrial(t *testing.T, rng *rand.Rand, pct int, async, noSync bool) trial
 	q := open(t, "db", &txnlog.PebbleOptions{FS: clone})
 	defer q.Close()
 	got := replayAll(t, q, 0)
-	res := trialResult{acked: int(lo), inFlight: int(hi - lo), recovered: len(got)}
+	res := trialResult{acked: int(lo), inFlight: int(hi - lo), recovered: len(got), zeroTail: q.WALTail().Zeros > 0}
 	// Contiguous from 1 and decoded equal.
 	checkRange(t, got, 1, znode.Zxid(len(got)))
 	if int64(len(got)) < lo {
