@@ -18,4 +18,6 @@ func SetCloseTimeout(d time.Duration) (restore func()) {
 func WALNumber(path string) (uint64, bool) { return walNumber(vfs.Default.PathBase(path)) }
 
 // FallocateSized is fallocateSized, for tests to probe the filesystem.
-func FallocateSized(fd uintptr, offset, length int64) error { return fallocateSized(fd, offset, length) }
+func FallocateSized(fd uintptr, offset, length int64) error {
+	return fallocateSized(fd, offset, length)
+}
