@@ -55,10 +55,28 @@ func SessionSweep(max int) []int {
 // Configs lists the plan's runs in the order RunPlan runs them.
 func (p Plan) Configs() []RunConfig {
 	var out []RunConfig
-	for _, g := range p.groups() {
-		for round := range p.rounds() {
-			for _, i := range roundOrder(len(g), round) {
-				out = append(out, g[i])
+	for _, st := range p.schedule() {
+		out = append(out, st.cfg)
+	}
+	return out
+}
+
+// step is one run of the plan: measurement group's run on target (an
+// index into p.Targets) in round round.
+type step struct {
+	group, target, round int
+	cfg                  RunConfig
+}
+
+// schedule lists the plan's runs in order: each measurement's rounds, in
+// each round every target (see Rounds), before the next measurement.
+// Configs and RunPlan both follow it.
+func (p Plan) schedule() []step {
+	var out []step
+	for gi, g := range p.groups() {
+		for round := range max(p.Rounds, 1) {
+			for _, ti := range roundOrder(len(g), round) {
+				out = append(out, step{group: gi, target: ti, round: round, cfg: g[ti]})
 			}
 		}
 	}
@@ -97,9 +115,6 @@ func (p Plan) groups() [][]RunConfig {
 	return out
 }
 
-// rounds is p.Rounds, at least 1.
-func (p Plan) rounds() int { return max(p.Rounds, 1) }
-
 // roundOrder is the order of n targets in round round: forward in even
 // rounds, backward in odd ones.
 func roundOrder(n, round int) []int {
@@ -116,7 +131,9 @@ func roundOrder(n, round int) []int {
 // RunPlan runs the plan's runs one after the other and returns their
 // results, one per measurement and target, in the order of Configs
 // without repeated rounds; onResult, if not nil, sees each once all its
-// rounds are measured. It stops at the first run that fails.
+// rounds are measured. It stops at the first run that fails, returning
+// what it measured before, the measurement in progress included (its
+// targets that ran, merged over the rounds they ran).
 func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, error) {
 	if p.Warmup > 0 {
 		clients := slices.Max(append([]int{1}, p.Clients...))
@@ -128,26 +145,37 @@ func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, erro
 		}
 	}
 	var out []Result
-	for _, g := range p.groups() {
-		merged := make([]Result, len(g))
-		for round := range p.rounds() {
-			for _, i := range roundOrder(len(g), round) {
-				r, err := Run(ctx, g[i])
-				if err != nil {
-					return out, err
-				}
-				if round == 0 {
-					merged[i] = r
-				} else {
-					merged[i].addRound(r)
-				}
-			}
-		}
+	var merged []Result // the current measurement's, by target ("" Target: not run yet)
+	flush := func() {
 		for _, r := range merged {
+			if r.Target == "" {
+				continue // not run: the plan stopped first
+			}
+			r.hist = nil // merged: no need to keep ~200 KB per result
 			if onResult != nil {
 				onResult(r)
 			}
 			out = append(out, r)
+		}
+		merged = nil
+	}
+	groups, sched := p.groups(), p.schedule()
+	for k, st := range sched {
+		if merged == nil {
+			merged = make([]Result, len(groups[st.group]))
+		}
+		r, err := Run(ctx, st.cfg)
+		if err != nil {
+			flush() // what was measured is still worth seeing
+			return out, err
+		}
+		if st.round == 0 {
+			merged[st.target] = r
+		} else {
+			merged[st.target].addRound(r)
+		}
+		if k == len(sched)-1 || sched[k+1].group != st.group {
+			flush()
 		}
 	}
 	return out, nil

@@ -95,15 +95,15 @@ func (r *Result) fromHist() {
 	r.MaxUs = us(h.Max())
 }
 
-// addRound merges round, a later run of the same measurement, into r:
-// operations, errors and time add up, and the percentiles are those of
-// every operation of both.
+// addRound merges round, a later run of the same measurement on the same
+// target, into r: operations, errors and time add up, and the percentiles
+// are those of every operation of both. r's histogram is merged into.
 func (r *Result) addRound(round Result) {
+	if round.Target != r.Target || round.key() != r.key() {
+		panic(fmt.Sprintf("bench: merging a round of %s %s into %s %s", round.Target, round.key(), r.Target, r.key()))
+	}
 	if r.RoundOpsPerSec == nil {
 		r.RoundOpsPerSec = []float64{r.OpsPerSec}
-		h := newHist()
-		h.Merge(r.hist)
-		r.hist = h // the first round's own stays unchanged
 	}
 	r.RoundOpsPerSec = append(r.RoundOpsPerSec, round.OpsPerSec)
 	r.hist.Merge(round.hist)

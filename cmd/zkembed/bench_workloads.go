@@ -50,7 +50,7 @@ func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.chart, "chart", "", "write an SVG chart of throughput vs read ratio and vs sessions (needs -readratio or -sessions with several values) to this file")
 	fs.DurationVar(&f.duration, "duration", 2*time.Second, "how long each workload runs per target and client count")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "before measuring, run the mixed workload this long on every target (a JVM compiles in its first seconds); 0 skips it")
-	fs.IntVar(&f.rounds, "rounds", 1, "measure each workload and client count this many times on every target, the targets in turn and in reversed order every other round, and report each target's rounds merged, with each round's ratio to -vs")
+	fs.IntVar(&f.rounds, "rounds", 1, "measure each workload and client count this many times on every target, the targets in turn and in reversed order every other round, and report each target's rounds merged (the table adds each round's ratio to -vs, JSON each round's ops/s)")
 	fs.Int64Var(&f.ops, "ops", 0, "stop each run after this many operations (0: after -duration only)")
 	fs.BoolVar(&f.progress, "progress", false, "draw a progress bar on stderr even when it is not a terminal")
 	fs.BoolVar(&f.rollover, "rollover", false, "zxid rollover: project the time to the next epoch change at the measured write rate, then force epoch changes with -rollover-bits and report pauses and failed requests")
