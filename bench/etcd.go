@@ -47,22 +47,48 @@ var EtcdNote = `etcd ` + EtcdVersion + `: a server embedded in the process (go.e
   lock: concurrency.Mutex on a concurrency.Session per client (etcd's lock recipe: the same
     queue-and-wait-for-the-predecessor algorithm as recipe.Lock).`
 
-// EtcdTarget is an etcd server embedded in the process, started afresh on
-// a new data directory under dir (default os.TempDir()) by every Open and
-// stopped, its directory removed, by Open's close function. It listens on
+// EtcdTarget is an etcd server embedded in the process, started on a new
+// data directory under dir (default os.TempDir()) by the first Open and
+// kept for the later ones, as a server stays up between runs; CloseTargets
+// stops it and removes its directory. It listens on
 // 127.0.0.1 only, on ports the kernel chooses, and its clients do not use
 // those: each is an in-process clientv3 (v3client.New). See EtcdNote for
 // how the workloads map onto etcd.
 func EtcdTarget(dir string) Target { return &etcdTarget{dir: dir} }
 
-type etcdTarget struct{ dir string }
+type etcdTarget struct {
+	dir  string
+	kept kept[*embed.Etcd] // the server, kept between runs
+}
 
 func (t *etcdTarget) Name() string { return TargetEtcd }
+
+// Close stops the kept server, if any.
+func (t *etcdTarget) Close() error { return t.kept.Close() }
 
 // etcdStartTimeout bounds the wait for the server to elect itself leader.
 const etcdStartTimeout = time.Minute
 
 func (t *etcdTarget) Open(ctx context.Context, n int) ([]Client, func(), error) {
+	srv, err := t.kept.get(func() (*embed.Etcd, func() error, error) { return t.start(ctx) })
+	if err != nil {
+		return nil, nil, err
+	}
+	clients := make([]Client, 0, n)
+	closeAll := func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}
+	for range n {
+		clients = append(clients, &etcdClient{c: v3client.New(srv.Server), done: make(chan struct{})})
+	}
+	return clients, closeAll, nil
+}
+
+// start starts an etcd server on a new data directory and waits until it
+// is ready; the function returned stops it and removes the directory.
+func (t *etcdTarget) start(ctx context.Context) (*embed.Etcd, func() error, error) {
 	parent, err := os.MkdirTemp(t.dir, "zkembed-bench-etcd-")
 	if err != nil {
 		return nil, nil, err
@@ -81,33 +107,25 @@ func (t *etcdTarget) Open(ctx context.Context, n int) ([]Client, func(), error) 
 		os.RemoveAll(parent)
 		return nil, nil, fmt.Errorf("etcd: start: %w", err)
 	}
-	clients := make([]Client, 0, n)
-	closeAll := func() {
-		for _, c := range clients {
-			c.Close()
-		}
+	stop := func() error {
 		srv.Close() // waits for the server and its listeners to stop
 		<-srv.Server.StopNotify()
-		os.RemoveAll(parent)
+		return os.RemoveAll(parent)
 	}
 	timer := time.NewTimer(etcdStartTimeout)
 	defer timer.Stop()
 	select {
 	case <-srv.Server.ReadyNotify():
-	case err := <-srv.Err():
-		closeAll()
-		return nil, nil, fmt.Errorf("etcd: %w", err)
+		return srv, stop, nil
+	case err = <-srv.Err():
+		err = fmt.Errorf("etcd: %w", err)
 	case <-timer.C:
-		closeAll()
-		return nil, nil, fmt.Errorf("etcd: not ready after %v", etcdStartTimeout)
+		err = fmt.Errorf("etcd: not ready after %v", etcdStartTimeout)
 	case <-ctx.Done():
-		closeAll()
-		return nil, nil, ctx.Err()
+		err = ctx.Err()
 	}
-	for range n {
-		clients = append(clients, &etcdClient{c: v3client.New(srv.Server), done: make(chan struct{})})
-	}
-	return clients, closeAll, nil
+	stop()
+	return nil, nil, err
 }
 
 // etcdWorkloads replace the workloads whose ZooKeeper operations etcd

@@ -8,21 +8,21 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/zkembed/zkembed/bench"
 )
 
 // Every workload runs on embedded etcd with two clients, gives non-zero
 // throughput and ordered percentiles, and the server and its goroutines
-// are gone afterwards.
+// are gone once the target is closed.
 func TestEtcdEveryWorkload(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts an etcd server per workload")
+		t.Skip("starts an etcd server")
 	}
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	ctx := context.Background()
 	etcd := bench.EtcdTarget(t.TempDir())
+	closeAtEnd(t, etcd)
 	for _, w := range bench.WorkloadNames {
 		t.Run(w, func(t *testing.T) {
 			r, err := bench.Run(ctx, bench.RunConfig{Target: etcd, Workload: w, Clients: 2, ReadRatio: 0.5, Duration: 100 * time.Millisecond})
@@ -40,8 +40,10 @@ func TestEtcdRatios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an etcd server")
 	}
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	p := bench.Plan{Targets: []bench.Target{bench.EtcdTarget(t.TempDir()), target(t, bench.TargetMem)},
+	noLeaks(t)
+	etcd := bench.EtcdTarget(t.TempDir())
+	closeAtEnd(t, etcd)
+	p := bench.Plan{Targets: []bench.Target{etcd, target(t, bench.TargetMem)},
 		Workloads: []string{bench.WorkGet}, Clients: []int{1}, Base: bench.RunConfig{Duration: 50 * time.Millisecond}}
 	rs, err := bench.RunPlan(context.Background(), p, nil)
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/zkembed/zkembed/bench"
 )
@@ -14,7 +13,7 @@ import (
 // With a small counter, concurrent writers go through epoch changes and
 // no request fails, in memory and on disk.
 func TestRolloverRun(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	for _, durable := range []bool{false, true} {
 		r, err := bench.Rollover(context.Background(), bench.RolloverConfig{CounterBits: 6, Writers: 4, Duration: 150 * time.Millisecond, Durable: durable, Dir: t.TempDir()})
 		require.NoError(t, err)

@@ -21,10 +21,25 @@ import (
 	"github.com/zkembed/zkembed/bench"
 )
 
+// target returns the embedded target name, closed when the test ends.
 func target(t *testing.T, name string) bench.Target {
 	tg, err := bench.NewTarget(name, t.TempDir(), nil)
 	require.NoError(t, err)
+	closeAtEnd(t, tg)
 	return tg
+}
+
+// closeAtEnd stops what tg keeps between runs when the test ends.
+func closeAtEnd(t *testing.T, tg bench.Target) {
+	t.Cleanup(func() { require.NoError(t, bench.CloseTargets([]bench.Target{tg})) })
+}
+
+// noLeaks checks, once the test and its cleanups (targets closed) are
+// done, that it left no goroutine running. Call it first: cleanups run
+// last-registered first.
+func noLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }
 
 func checkResult(t *testing.T, r bench.Result) {
@@ -43,7 +58,7 @@ func checkResult(t *testing.T, r bench.Result) {
 // non-zero throughput and ordered percentiles, and leaves no goroutine
 // behind.
 func TestRunEveryWorkload(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	ctx := context.Background()
 	mem := target(t, bench.TargetMem)
 	for _, w := range bench.WorkloadNames {
@@ -67,7 +82,7 @@ func TestRunOps(t *testing.T) {
 // The go-zookeeper targets (in-process dialer, TCP) and the durable engine
 // run the same code.
 func TestRunOtherTargets(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	ctx := context.Background()
 	for _, name := range []string{bench.TargetDurable, bench.TargetDialer, bench.TargetServe} {
 		for _, w := range []string{bench.WorkMulti, bench.WorkWatch} {
@@ -114,7 +129,7 @@ func TestPlanSweeps(t *testing.T) {
 // A read-ratio sweep of the mixed workload produces one point per ratio
 // and target; ops are mostly reads or writes as asked.
 func TestReadRatioSweepRuns(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	p := bench.Plan{Targets: []bench.Target{target(t, bench.TargetMem)}, Workloads: []string{bench.WorkMixed},
 		Clients: []int{2}, ReadRatio: []float64{0, 0.5, 1}, Base: bench.RunConfig{Duration: 50 * time.Millisecond}}
 	var seen int
@@ -220,7 +235,7 @@ func TestWriteChart(t *testing.T) {
 // The progress bar redraws one line with \r and never writes a newline;
 // Close erases it.
 func TestProgress(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	var b bytes.Buffer
 	p := bench.NewProgress(&b, 2)
 	for range 2 {
@@ -254,7 +269,7 @@ func TestPlanRoundsAlternate(t *testing.T) {
 // kept, and the whole's rate that of all operations over all the time, so
 // between the slowest and the fastest round.
 func TestRunPlanMergesRounds(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	p := bench.Plan{Targets: []bench.Target{target(t, bench.TargetMem), target(t, bench.TargetDurable)},
 		Workloads: []string{bench.WorkCreate}, Clients: []int{2}, Rounds: 3, Base: bench.RunConfig{Duration: 50 * time.Millisecond}}
 	var seen int
@@ -296,4 +311,37 @@ func TestRoundRatios(t *testing.T) {
 	require.NotContains(t, lines[1], "rounds", "the peer's own row")
 	require.Contains(t, lines[2], "1.67x (rounds 3.00 1.00)")
 	require.NotContains(t, lines[3], "rounds")
+}
+
+// A durable target keeps its engine between runs, as a server stays up:
+// the second run finds the first run's nodes (each run works under its
+// own root). Closed, it starts afresh; the in-memory target always does.
+func TestDurableTargetKeepsItsEngine(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	count := func(tg bench.Target) int {
+		cs, closeAll, err := tg.Open(ctx, 1)
+		require.NoError(t, err)
+		defer closeAll()
+		kids, _, err := cs[0].GetChildren(ctx, "/")
+		require.NoError(t, err)
+		return len(kids)
+	}
+	for _, tc := range []struct {
+		name  string
+		keeps bool
+	}{{bench.TargetDurable, true}, {bench.TargetServe, true}, {bench.TargetMem, false}} {
+		tg := target(t, tc.name)
+		before := count(tg)
+		_, err := bench.Run(ctx, bench.RunConfig{Target: tg, Workload: bench.WorkCreate, Clients: 1, Ops: 10})
+		require.NoError(t, err)
+		after := count(tg)
+		if tc.keeps {
+			require.Equal(t, before+1, after, "%s: the run's root is still there", tc.name)
+			require.NoError(t, bench.CloseTargets([]bench.Target{tg}))
+			require.Equal(t, before, count(tg), "%s: closed, the target starts afresh", tc.name)
+		} else {
+			require.Equal(t, before, after, "%s: a fresh engine for every run", tc.name)
+		}
+	}
 }

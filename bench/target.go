@@ -47,9 +47,12 @@ type MultiOp struct {
 }
 
 // Target is a place workloads run: an embedded engine, or a ZooKeeper
-// server reached through go-zookeeper. Each Open starts from a fresh
-// engine where the target owns one, so that one run's nodes do not slow
-// the next; on an external server each run works under its own new root.
+// server reached through go-zookeeper. Every run works under its own new
+// root. A target with a data directory (durable, dialer, serve, etcd)
+// keeps its engine or server from its first Open until CloseTargets, as a
+// ZooKeeper server stays up between runs (see kept); the in-memory target
+// starts a fresh engine for each run, which has no log to warm and would
+// otherwise grow by millions of nodes a second of creates.
 type Target interface {
 	// Name identifies the target in results ("mem", "durable",
 	// "zookeeper", ...).
@@ -99,23 +102,50 @@ func ZooKeeperTarget(name, addr string) Target {
 }
 
 // engineTarget is an embedded engine, its clients sessions called directly.
+// A durable one is kept between runs.
 type engineTarget struct {
 	name    string
 	dir     string
 	durable bool
 	opts    *zkembed.Options
+	kept    kept[*zkembed.DB]
 }
 
 func (t *engineTarget) Name() string { return t.name }
 
+// Close closes the kept engine, if any.
+func (t *engineTarget) Close() error { return t.kept.Close() }
+
 func (t *engineTarget) Open(ctx context.Context, n int) ([]Client, func(), error) {
-	db, cleanup, err := openEngine(t.dir, t.durable, t.opts)
+	start := func() (*zkembed.DB, func() error, error) {
+		db, cleanup, err := openEngine(t.dir, t.durable, t.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() error {
+			err := db.Close()
+			cleanup()
+			return err
+		}, nil
+	}
+	var db *zkembed.DB
+	var stop func() error
+	var err error
+	if t.durable {
+		db, err = t.kept.get(start)
+		stop = func() error { return nil }
+	} else {
+		db, stop, err = start()
+	}
 	if err != nil {
 		return nil, nil, err
 	}
+	var sessions []*zkembed.Session
 	closeAll := func() {
-		db.Close()
-		cleanup()
+		for _, s := range sessions {
+			s.Close(context.Background())
+		}
+		stop()
 	}
 	clients := make([]Client, n)
 	for i := range clients {
@@ -124,6 +154,7 @@ func (t *engineTarget) Open(ctx context.Context, n int) ([]Client, func(), error
 			closeAll()
 			return nil, nil, err
 		}
+		sessions = append(sessions, s)
 		clients[i] = sessionClient{Client: s.RecipeClient(), s: s}
 	}
 	return clients, closeAll, nil
@@ -175,32 +206,57 @@ func (c sessionClient) Multi(ctx context.Context, ops ...MultiOp) error {
 func (c sessionClient) Close() error { return c.s.Close(context.Background()) }
 
 // serverTarget is a durable engine behind zkembed's wire server, reached by
-// go-zookeeper through the in-process dialer or loopback TCP.
+// go-zookeeper through the in-process dialer or loopback TCP. The engine
+// and its server are kept between runs.
 type serverTarget struct {
 	name string
 	dir  string
 	tcp  bool
 	opts *zkembed.Options
+	kept kept[servedEngine]
+}
+
+// servedEngine is where a serverTarget's clients connect.
+type servedEngine struct {
+	addr   string
+	dialer zk.Dialer // nil: TCP
 }
 
 func (t *serverTarget) Name() string { return t.name }
 
+// Close stops the kept server and engine, if any.
+func (t *serverTarget) Close() error { return t.kept.Close() }
+
 func (t *serverTarget) Open(ctx context.Context, n int) ([]Client, func(), error) {
-	db, cleanup, err := openEngine(t.dir, true, t.opts)
+	se, err := t.kept.get(t.start)
 	if err != nil {
 		return nil, nil, err
 	}
+	clients, closeClients, err := connectZK(ctx, se.addr, se.dialer, n)
+	if err != nil {
+		closeClients()
+		return nil, nil, err
+	}
+	return clients, closeClients, nil
+}
+
+// start opens a durable engine and its wire server.
+func (t *serverTarget) start() (servedEngine, func() error, error) {
+	db, cleanup, err := openEngine(t.dir, true, t.opts)
+	if err != nil {
+		return servedEngine{}, nil, err
+	}
 	srv := zkembed.NewServer(db, nil)
-	addr, dialer := "127.0.0.1:2181", zk.Dialer(srv.Dial)
+	se := servedEngine{addr: "127.0.0.1:2181", dialer: zk.Dialer(srv.Dial)}
 	served := make(chan struct{})
 	if t.tcp {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			db.Close()
 			cleanup()
-			return nil, nil, err
+			return servedEngine{}, nil, err
 		}
-		addr, dialer = l.Addr().String(), nil
+		se = servedEngine{addr: l.Addr().String()}
 		go func() {
 			defer close(served)
 			srv.Serve(l)
@@ -208,19 +264,13 @@ func (t *serverTarget) Open(ctx context.Context, n int) ([]Client, func(), error
 	} else {
 		close(served)
 	}
-	clients, closeClients, err := connectZK(ctx, addr, dialer, n)
-	closeAll := func() {
-		closeClients()
+	return se, func() error {
 		srv.Close()
 		<-served
-		db.Close()
+		err := db.Close()
 		cleanup()
-	}
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return clients, closeAll, nil
+		return err
+	}, nil
 }
 
 // zkTarget is an external ZooKeeper server.

@@ -165,10 +165,12 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	for _, name := range splitList(f.targets) {
 		tg, err := bench.NewTarget(name, "", nil)
 		if err != nil {
+			bench.CloseTargets(p.Targets)
 			return fmt.Errorf("-target: %w", err)
 		}
 		p.Targets = append(p.Targets, tg)
 	}
+	defer bench.CloseTargets(p.Targets)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	stderrTTY := isTerminal(os.Stderr)
