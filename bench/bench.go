@@ -16,7 +16,8 @@
 // over targets, client counts and read ratios, targets innermost so that
 // ratios compare neighbouring runs; WriteTable, WriteJSON, WriteCSV and
 // WriteChart render the results, and Rollover forces zxid epoch changes.
-// Every goroutine a run starts has ended when it returns.
+// Every goroutine a run starts has ended when it returns, but for the
+// engines and servers targets keep between runs, which CloseTargets ends.
 package bench
 
 import (

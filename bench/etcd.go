@@ -33,7 +33,8 @@ var EtcdVersion = version.Version
 
 // EtcdNote says how each workload maps onto etcd, and what etcd's figures
 // pay for: printed beside them.
-var EtcdNote = `etcd ` + EtcdVersion + `: a server embedded in the process (go.etcd.io/etcd/server/v3/embed), one per run,
+var EtcdNote = `etcd ` + EtcdVersion + `: a server embedded in the process (go.etcd.io/etcd/server/v3/embed), one for the whole
+  command (each run under its own key prefix, compacted after it: etcd keeps every revision until then),
   data in a temp dir, default settings: its WAL is fsynced on every raft commit (UnsafeNoFsync off);
   each client is its own in-process clientv3 (v3client.New: direct calls to the server's gRPC handlers,
   no socket). A znode path is a key.
@@ -76,6 +77,16 @@ func (t *etcdTarget) Open(ctx context.Context, n int) ([]Client, func(), error) 
 	}
 	clients := make([]Client, 0, n)
 	closeAll := func() {
+		// etcd keeps every revision of every key until compacted; on a
+		// kept server, one run's history would weigh on the next, where
+		// ZooKeeper keeps current state only. Compact to now, physically,
+		// before the next run starts.
+		if len(clients) > 0 {
+			c := clients[0].(*etcdClient).c
+			if resp, err := c.Get(context.Background(), "compact-probe"); err == nil {
+				c.Compact(context.Background(), resp.Header.Revision, clientv3.WithCompactPhysical())
+			}
+		}
 		for _, c := range clients {
 			c.Close()
 		}

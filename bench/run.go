@@ -175,7 +175,8 @@ func (e *env) fail(err error) { e.firstErr.CompareAndSwap(nil, err) }
 
 // Run runs one workload on one target and returns what it measured. The
 // target's clients are opened before and closed after the measured time;
-// every goroutine Run starts has ended when it returns. Operations that
+// every goroutine Run starts has ended when it returns, but for what the
+// target keeps between runs (see Target), which CloseTargets ends. Operations that
 // fail are counted in Result.Errors; Run returns an error only when the
 // run could not be set up, or when the watch or lock workload broke (a
 // lost event, two lock holders).

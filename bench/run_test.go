@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkembed/zkembed/bench"
+	"github.com/zkembed/zkembed/znode"
 )
 
 // target returns the embedded target name, closed when the test ends.
@@ -343,5 +344,27 @@ func TestDurableTargetKeepsItsEngine(t *testing.T) {
 		} else {
 			require.Equal(t, before, after, "%s: a fresh engine for every run", tc.name)
 		}
+	}
+}
+
+// A run's sessions end with the run, also on a target that keeps its
+// engine: an ephemeral node of one run is gone when the next one starts.
+func TestKeptTargetsEndARunsSessions(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	for _, name := range []string{bench.TargetDurable, bench.TargetDialer, bench.TargetServe} {
+		tg := target(t, name)
+		cs, closeAll, err := tg.Open(ctx, 2)
+		require.NoError(t, err)
+		_, err = cs[1].Create(ctx, "/ephemeral", nil, znode.ModeEphemeral, znode.OpenACL())
+		require.NoError(t, err)
+		closeAll()
+		cs, closeAll, err = tg.Open(ctx, 1)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			ok, _, err := cs[0].Exists(ctx, "/ephemeral")
+			return err == nil && !ok
+		}, 5*time.Second, 10*time.Millisecond, "%s: the ephemeral node of a closed run's session", name)
+		closeAll()
 	}
 }

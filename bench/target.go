@@ -58,9 +58,10 @@ type Target interface {
 	// "zookeeper", ...).
 	Name() string
 	// Open returns n clients, each its own session, and a function that
-	// closes them (and whatever Open started). The clients are ready to
-	// use; the close function waits until every goroutine Open started
-	// has ended.
+	// closes them (and whatever Open started for this run only). The
+	// clients are ready to use; the close function waits until every
+	// goroutine of the run's clients has ended. What a target keeps
+	// between runs ends in CloseTargets.
 	Open(ctx context.Context, n int) ([]Client, func(), error)
 }
 
@@ -78,8 +79,8 @@ var TargetNames = []string{TargetMem, TargetDurable, TargetDialer, TargetServe}
 
 // NewTarget returns the embedded target called name (see TargetNames).
 // Durable targets make their data directories under dir (default
-// os.TempDir()) and remove them on close. opts configure the engines (nil:
-// defaults).
+// os.TempDir()) and remove them in CloseTargets. opts configure the
+// engines (nil: defaults).
 func NewTarget(name, dir string, opts *zkembed.Options) (Target, error) {
 	switch name {
 	case TargetMem:

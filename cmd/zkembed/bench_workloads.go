@@ -165,12 +165,12 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 	for _, name := range splitList(f.targets) {
 		tg, err := bench.NewTarget(name, "", nil)
 		if err != nil {
-			bench.CloseTargets(p.Targets)
+			closeTargets(p.Targets)
 			return fmt.Errorf("-target: %w", err)
 		}
 		p.Targets = append(p.Targets, tg)
 	}
-	defer bench.CloseTargets(p.Targets)
+	defer closeTargets(p.Targets)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	stderrTTY := isTerminal(os.Stderr)
@@ -198,6 +198,14 @@ func runWorkloads(f workloadFlags, vs string, dataSize int) error {
 		return runRollover(ctx, f, p)
 	}
 	return nil
+}
+
+// closeTargets stops what the targets kept between runs, reporting a
+// failure on stderr (the results are already printed).
+func closeTargets(targets []bench.Target) {
+	if err := bench.CloseTargets(targets); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: closing targets:", err)
+	}
 }
 
 // printResults prints the results with ratios to each peer (JSON and CSV:
@@ -263,6 +271,7 @@ func runRollover(ctx context.Context, f workloadFlags, p bench.Plan) error {
 			tg.Name(), r.OpsPerSec, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, 32)),
 			f.counterBit, bench.FormatSpan(bench.ProjectRollover(r.OpsPerSec, f.counterBit)))
 	}
+	closeTargets(p.Targets) // their background work stays out of the forced runs
 	for _, durable := range []bool{false, true} {
 		rep, err := bench.Rollover(ctx, bench.RolloverConfig{CounterBits: f.forcedBits, Writers: writers, Duration: f.duration, Durable: durable})
 		fmt.Fprintln(out, rep)
