@@ -12,9 +12,9 @@ import (
 // its log past pebble's first memtables and WAL files, its caches warm.
 // (A ZooKeeper target is such a server; the runs on each work under their
 // own new root.) Fresh for every run, a durable engine began each one
-// with pebble's small first memtables and new WAL files, and ran
-// 3.4–4.1x a warm ZooKeeper's synced writes with 16 clients; kept, 4.7–5.4x
-// (BENCHMARKS.md, session 13). Kept, its background work (an automatic
+// with pebble's small first memtables and new WAL files: in turns with a
+// build that kept it, it ran 3.4–4.1x a warm ZooKeeper's synced writes
+// with 16 clients against 5.1–5.3x kept (BENCHMARKS.md, session 13). Kept, its background work (an automatic
 // snapshot every Options.SnapshotEvery records, pebble's flushes) may
 // still run when the next target's run starts, as a ZooKeeper's own
 // snapshots may.
