@@ -159,10 +159,10 @@ func RunPlan(ctx context.Context, p Plan, onResult func(Result)) ([]Result, erro
 		}
 		merged = nil
 	}
-	groups, sched := p.groups(), p.schedule()
+	sched := p.schedule()
 	for k, st := range sched {
 		if merged == nil {
-			merged = make([]Result, len(groups[st.group]))
+			merged = make([]Result, len(p.Targets))
 		}
 		r, err := Run(ctx, st.cfg)
 		if err != nil {

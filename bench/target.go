@@ -118,26 +118,7 @@ func (t *engineTarget) Name() string { return t.name }
 func (t *engineTarget) Close() error { return t.kept.Close() }
 
 func (t *engineTarget) Open(ctx context.Context, n int) ([]Client, func(), error) {
-	start := func() (*zkembed.DB, func() error, error) {
-		db, cleanup, err := openEngine(t.dir, t.durable, t.opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		return db, func() error {
-			err := db.Close()
-			cleanup()
-			return err
-		}, nil
-	}
-	var db *zkembed.DB
-	var stop func() error
-	var err error
-	if t.durable {
-		db, err = t.kept.get(start)
-		stop = func() error { return nil }
-	} else {
-		db, stop, err = start()
-	}
+	db, end, err := t.engine()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,7 +127,7 @@ func (t *engineTarget) Open(ctx context.Context, n int) ([]Client, func(), error
 		for _, s := range sessions {
 			s.Close(context.Background())
 		}
-		stop()
+		end()
 	}
 	clients := make([]Client, n)
 	for i := range clients {
@@ -159,6 +140,27 @@ func (t *engineTarget) Open(ctx context.Context, n int) ([]Client, func(), error
 		clients[i] = sessionClient{Client: s.RecipeClient(), s: s}
 	}
 	return clients, closeAll, nil
+}
+
+// engine returns the engine of one run and what ends it with the run: a
+// fresh one, closed then, in memory; the kept one, left open, on disk.
+func (t *engineTarget) engine() (*zkembed.DB, func(), error) {
+	if !t.durable {
+		db, _, err := openEngine("", false, t.opts)
+		return db, func() { db.Close() }, err
+	}
+	db, err := t.kept.get(func() (*zkembed.DB, func() error, error) {
+		db, cleanup, err := openEngine(t.dir, true, t.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() error {
+			err := db.Close()
+			cleanup()
+			return err
+		}, nil
+	})
+	return db, func() {}, err
 }
 
 // openEngine opens a fresh engine: in memory, or on a new data directory

@@ -129,7 +129,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	p.plock = plock
 	p.walFS, p.walSizes = fs, walSizes(fs, dir)
 	popts := &pebble.Options{
-		FS:                 walFS{fs},
+		FS:                 fullSizeWALs(fs),
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             &fatalLogger{p: p, user: userLogger},
 		Lock:               plock,
@@ -552,7 +552,7 @@ func (l *fatalLogger) Fatalf(format string, args ...any) {
 // such leftovers (after a crash the two cannot be told apart from the
 // bytes alone), counted as Dropped: a report, not an alarm. The zero bytes
 // that end the file are counted as Zeros and in neither of the others:
-// normally space preallocated and never written (see walFS), though a
+// normally space preallocated and never written (see fullSizeWALs), though a
 // torn write or a trailer may end in zeros too. Dropped and Leftovers
 // therefore stop at the last nonzero byte.
 type WALTail struct {

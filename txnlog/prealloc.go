@@ -1,6 +1,10 @@
 package txnlog
 
-import "github.com/cockroachdb/pebble/v2/vfs"
+import (
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/zkembed/zkembed/internal/walfs"
+)
 
 // Preallocated WALs.
 //
@@ -9,7 +13,7 @@ import "github.com/cockroachdb/pebble/v2/vfs"
 // synced append then grows the file, and a sync that must persist a new
 // size commits the filesystem's journal too. (Pebble recycles old WAL
 // files, written in place, but only from two memtable flushes after each
-// open.) walFS preallocates WAL files at their full size instead
+// open.) fullSizeWALs preallocates WAL files at their full size instead
 // (fallocate mode 0; Linux only): the size is set once per block, and a
 // sync persists the data and, at most, the conversion of the blocks
 // written from unwritten to written.
@@ -26,37 +30,18 @@ import "github.com/cockroachdb/pebble/v2/vfs"
 // it never reads past the trailer of an older WAL, which was closed
 // cleanly. WALTail counts such zeros apart from dropped bytes.
 
-// walCategory is the write category pebble opens its WAL files with.
-const walCategory vfs.DiskWriteCategory = "pebble-wal"
-
-// walFS is an FS whose WAL files preallocate at their full size.
-type walFS struct{ vfs.FS }
-
-// Unwrap returns the wrapped FS (for vfs.Root).
-func (fs walFS) Unwrap() vfs.FS { return fs.FS }
-
-// Create creates the named file; a WAL preallocates at its full size.
-func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.Create(name, category)
-	return walFile(f, category), err
-}
-
-// ReuseForWrite reuses a recycled file; a WAL preallocates at its full
+// fullSizeWALs returns fs with its WAL files preallocating at their full
 // size.
-func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	return walFile(f, category), err
+func fullSizeWALs(fs vfs.FS) vfs.FS {
+	return walfs.Wrap(fs, func(f vfs.File) vfs.File {
+		if f.Fd() == vfs.InvalidFd { // pebble's in-memory FS: nothing to allocate
+			return f
+		}
+		return fullPreallocFile{f}
+	})
 }
 
-// walFile wraps f if it is a WAL file open on a real file descriptor.
-func walFile(f vfs.File, category vfs.DiskWriteCategory) vfs.File {
-	if f == nil || category != walCategory || f.Fd() == vfs.InvalidFd {
-		return f
-	}
-	return fullPreallocFile{f}
-}
-
-// fullPreallocFile preallocates at its full size (see walFS).
+// fullPreallocFile preallocates at its full size (see fullSizeWALs).
 type fullPreallocFile struct{ vfs.File }
 
 // Preallocate allocates the range and extends the file over it, falling

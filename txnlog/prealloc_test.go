@@ -88,7 +88,7 @@ func TestWALTailZeros(t *testing.T) {
 }
 
 // On Linux a WAL file is preallocated at its full size, not only its
-// space (see walFS): the file is longer than what pebble wrote, and its
+// space (see fullSizeWALs): the file is longer than what pebble wrote, and its
 // tail is zeros. A copy of the directory taken while the log is open, as
 // a crash after the last Append would leave it, and the directory after a
 // clean close both reopen with every record, nothing dropped.

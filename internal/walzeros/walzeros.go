@@ -15,6 +15,8 @@ package walzeros
 
 import (
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/zkembed/zkembed/internal/walfs"
 )
 
 // Tail sizes: small beside pebble's 4.4 MiB preallocation, because the
@@ -24,38 +26,15 @@ const (
 	MaxTail = 32 << 10
 )
 
-// walCategory is the write category pebble opens its WAL files with.
-const walCategory vfs.DiskWriteCategory = "pebble-wal"
-
 // Wrap returns fs with zero tails on its WAL files.
-func Wrap(fs vfs.FS) vfs.FS { return zerosFS{fs} }
-
-type zerosFS struct{ vfs.FS }
-
-// Unwrap returns the wrapped FS (for vfs.Root).
-func (fs zerosFS) Unwrap() vfs.FS { return fs.FS }
-
-// Create creates the named file; a WAL file keeps a zero tail.
-func (fs zerosFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.Create(name, category)
-	return wrapFile(f, category, err)
-}
-
-// ReuseForWrite reuses a recycled file; a WAL file keeps a zero tail.
-func (fs zerosFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	return wrapFile(f, category, err)
-}
-
-func wrapFile(f vfs.File, category vfs.DiskWriteCategory, err error) (vfs.File, error) {
-	if err != nil || category != walCategory {
-		return f, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return f, nil
-	}
-	return &zerosFile{File: f, size: st.Size()}, nil
+func Wrap(fs vfs.FS) vfs.FS {
+	return walfs.Wrap(fs, func(f vfs.File) vfs.File {
+		st, err := f.Stat()
+		if err != nil {
+			return f
+		}
+		return &zerosFile{File: f, size: st.Size()}
+	})
 }
 
 // zerosFile tracks the write position (pebble writes a WAL sequentially,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/zkembed/zkembed/internal/walfs"
 	"github.com/zkembed/zkembed/internal/walzeros"
 )
 
@@ -13,7 +14,7 @@ import (
 // and its data is what was written; other files are left alone.
 func TestZeroTail(t *testing.T) {
 	fs := walzeros.Wrap(vfs.NewMem())
-	wal, err := fs.Create("000001.log", "pebble-wal")
+	wal, err := fs.Create("000001.log", walfs.Category)
 	if err != nil {
 		t.Fatal(err)
 	}
