@@ -133,9 +133,10 @@ var (
 	owner      = regexp.MustCompile(`(?m)^ephemeralOwner = 0x[0-9a-f]*[1-9a-f][0-9a-f]*$`)
 	// zkCli's watcher prints "WATCHER::" and the event in two println
 	// calls from its event thread, so a command's output racing with it
-	// can land in between (seen once in CI: "WATCHER::", "top", "",
-	// "WatchedEvent ..."). splitEvent finds such a split event.
-	splitEvent = regexp.MustCompile(`(?m)^WATCHER::\n((?:[^\n]+\n){1,3})\n(WatchedEvent [^\n]*)$`)
+	// can land in between (seen in CI: "WATCHER::", "top", "",
+	// "WatchedEvent ..."; and a whole 11-line stat). splitEvent finds such
+	// a split event: non-empty lines between, however many.
+	splitEvent = regexp.MustCompile(`(?m)^WATCHER::\n((?:[^\n]+\n)+)\n(WatchedEvent [^\n]*)$`)
 )
 
 // joinSplitEvents puts a zkCli event split by racing output back together,
@@ -216,6 +217,9 @@ func TestJoinSplitEvents(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"WATCHER::\ntop\n\nWatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t\nadata",
 			"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t\ntop\nadata"},
+		// A whole stat between the two halves.
+		{"WATCHER::\ncZxid = <zxid 3>\nctime = <time>\nmZxid = <zxid 5>\nmtime = <time>\npZxid = <zxid 3>\ncversion = 0\ndataVersion = 3\naclVersion = 0\nephemeralOwner = 0x0\ndataLength = 4\nnumChildren = 0\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/t/a\n'world,'anyone",
+			"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/t/a\ncZxid = <zxid 3>\nctime = <time>\nmZxid = <zxid 5>\nmtime = <time>\npZxid = <zxid 3>\ncversion = 0\ndataVersion = 3\naclVersion = 0\nephemeralOwner = 0x0\ndataLength = 4\nnumChildren = 0\n'world,'anyone"},
 		// Not split: unchanged.
 		{"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a\ntop",
 			"WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:/a\ntop"},
