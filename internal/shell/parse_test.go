@@ -206,3 +206,30 @@ func TestHistoryRedo(t *testing.T) {
 	}, created[12:])
 	require.True(t, sh.Failed())
 }
+
+// The ACL parser (zkCli's AclParser) never panics; every entry it keeps
+// came from one comma-separated part of the line, split at its first and
+// last colons, and written back as scheme:id:perms it parses the same.
+func FuzzParseACL(f *testing.F) {
+	for _, s := range []string{"world:anyone:cdrwa", "ip:10.0.0.1:r,digest:u:h=:rw", "a:b", ":::", "x:y:z:q", ",,", "world:anyone:", "sasl:a:b:c:rx"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list := parseACL(s, func(string) {})
+		if len(list) > strings.Count(s, ",")+1 {
+			t.Fatalf("%q: %d entries from %d parts", s, len(list), strings.Count(s, ",")+1)
+		}
+		for _, a := range list {
+			if strings.ContainsAny(a.ID.Scheme, ":,") || strings.Contains(a.ID.ID, ",") {
+				t.Fatalf("%q: entry %+v spans a separator", s, a)
+			}
+			if a.Perms&^znode.PermAll != 0 {
+				t.Fatalf("%q: perms %#x beyond cdrwa", s, a.Perms)
+			}
+			back := parseACL(a.ID.Scheme+":"+a.ID.ID+":"+a.Perms.Letters(), func(w string) { t.Fatalf("%q: re-parse warned %q", s, w) })
+			if len(back) != 1 || back[0] != a {
+				t.Fatalf("%q: entry %+v re-parsed as %+v", s, a, back)
+			}
+		}
+	})
+}
