@@ -14,8 +14,9 @@ import (
 //   - numChildren equals the number of direct children;
 //   - the stored cversion of a node made by create is at least its number of
 //     children (each was a successful create), unless it stuck at int32 max;
-//   - czxid ≤ mzxid ≤ tree zxid, czxid ≤ pzxid ≤ tree zxid, times not before
-//     ctime;
+//   - czxid ≤ mzxid ≤ tree zxid, czxid ≤ pzxid ≤ tree zxid (times are not
+//     checked: they are the wall clock's, which may step back between a
+//     create and a setData, as it may under ZooKeeper);
 //   - the ephemeral index holds exactly the ephemeral nodes, and the timed
 //     index exactly the containers and TTL nodes;
 //   - every path is valid;
@@ -49,9 +50,6 @@ func (t *Tree) Check() error {
 		}
 		if n.czxid > n.mzxid || n.mzxid > t.zxid || n.czxid > n.pzxid || n.pzxid > t.zxid {
 			bad("%s: zxids c=%v m=%v p=%v tree=%v", n.path, n.czxid, n.mzxid, n.pzxid, t.zxid)
-		}
-		if n.mtime < n.ctime {
-			bad("%s: mtime %d before ctime %d", n.path, n.mtime, n.ctime)
 		}
 		switch n.Kind() {
 		case znode.KindEphemeral:
