@@ -23,6 +23,9 @@ func (c *steppedClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 }
 func (c *steppedClock) step(d time.Duration) { c.offset.Add(int64(d)) }
 
+// Steady is the real clock's: no step moves it.
+func (c *steppedClock) Steady() time.Duration { return clock.Real().(clock.Steady).Steady() }
+
 // A wall clock stepped back between a create and a setData leaves the node
 // with mtime before ctime, as ZooKeeper does (it stamps each transaction
 // with the wall clock and checks nothing of it); such a tree is still
@@ -56,4 +59,37 @@ func TestWallClockStepBackKeepsStoreOpenable(t *testing.T) {
 	assert.Equal(t, "2", string(data))
 	assert.Equal(t, st, st2)
 	require.NoError(t, db.Check())
+}
+
+// Sessions are timed on the clock's steady reading, as ZooKeeper's
+// ExpiryQueue is on System.nanoTime: a wall clock stepped forward does not
+// expire a session that keeps pinging, and one stepped back does not keep
+// an idle session alive.
+func TestWallClockStepsDoNotTimeSessions(t *testing.T) {
+	clk := &steppedClock{}
+	db, err := zkembed.Open("", &zkembed.Options{Clock: clk, TickTime: 50 * time.Millisecond})
+	require.NoError(t, err)
+	defer db.Close()
+	pinging, err := db.NewSession(ctx, &zkembed.SessionOptions{Timeout: time.Second, IdleExpiry: true})
+	require.NoError(t, err)
+	idle, err := db.NewSession(ctx, &zkembed.SessionOptions{Timeout: 100 * time.Millisecond, IdleExpiry: true})
+	require.NoError(t, err)
+
+	require.NoError(t, pinging.Ping(ctx))
+	clk.step(time.Hour)
+	select { // the expirer runs for the idle session's bucket
+	case <-idle.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle session with a 100 ms timeout was still alive 5 s later")
+	}
+	require.NoError(t, pinging.Ping(ctx), "a session that pinged just before a forward step of the wall clock expired with an idle one")
+
+	later, err := db.NewSession(ctx, &zkembed.SessionOptions{Timeout: 100 * time.Millisecond, IdleExpiry: true})
+	require.NoError(t, err)
+	clk.step(-2 * time.Hour)
+	select {
+	case <-later.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle session with a 100 ms timeout was still alive 5 s after a backward step")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -557,8 +558,19 @@ func (db *DB) publishLocked() {
 	db.stale.Store(false)
 }
 
-// nowMillis reads the clock in ms since the Unix epoch.
+// nowMillis reads the clock in ms since the Unix epoch: the time records
+// carry (ctime, mtime) and TTLs count from.
 func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
+
+// steadyMillis reads the clock sessions are timed on, in ms: the clock's
+// steady reading if it keeps one (see clock.Steady), which no step of the
+// wall clock moves, and Now otherwise.
+func (db *DB) steadyMillis() int64 {
+	if c, ok := db.clock.(clock.Steady); ok {
+		return c.Steady().Milliseconds()
+	}
+	return db.nowMillis()
+}
 
 // commitOneLocked commits a single-op transaction; the record and its op
 // share one allocation. REQUIRES: db.mu held.

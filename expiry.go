@@ -11,7 +11,8 @@ import (
 // refreshes only the session's lastTouch (an atomic store, no lock on the
 // read path); a due bucket re-files each session whose refreshed deadline
 // lies ahead and expires the rest. Lifetime after the last request is thus
-// between timeout and timeout + tick, as in ZooKeeper. Guarded by DB.mu.
+// between timeout and timeout + tick, as in ZooKeeper. Times are the clock's
+// steady reading in ms (DB.steadyMillis). Guarded by DB.mu.
 type expiryQueue struct {
 	buckets map[int64][]*sessionState // deadline ms → sessions, in filing order
 	timer   clock.Timer               // armed for armedAt, or nil
@@ -30,7 +31,7 @@ func (db *DB) deadline(now int64, timeout time.Duration) int64 {
 // touchAndQueueLocked marks st as active now and files it in its bucket.
 // REQUIRES: db.mu held.
 func (db *DB) touchAndQueueLocked(st *sessionState) {
-	now := db.nowMillis()
+	now := db.steadyMillis()
 	st.touch(now)
 	db.fileLocked(st, db.deadline(now, st.liveTimeout()))
 }
@@ -52,7 +53,7 @@ func (db *DB) armExpiryLocked(at int64) {
 	}
 	q.armedAt = at
 	db.timers.Add(1)
-	q.timer = db.clock.AfterFunc(time.Duration(at-db.nowMillis())*time.Millisecond, db.expireDue)
+	q.timer = db.clock.AfterFunc(time.Duration(at-db.steadyMillis())*time.Millisecond, db.expireDue)
 }
 
 // expireDue is the expirer's timer callback: it handles every bucket whose
@@ -74,7 +75,7 @@ func (db *DB) expireDueLocked() {
 	if db.mu.closed {
 		return
 	}
-	now := db.nowMillis()
+	now := db.steadyMillis()
 	for {
 		at, ok := q.earliest()
 		if !ok || at > now {

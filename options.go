@@ -16,8 +16,11 @@ import (
 // default, which is ZooKeeper 3.8's default where ZooKeeper has one.
 type Options struct {
 	// Clock is the source of time for ctime, mtime, session expiry and
-	// container/TTL reaping. Default: the wall clock. Use a clock.Virtual for
-	// deterministic tests and simulations.
+	// container/TTL reaping. Default: the wall clock. Sessions are timed on
+	// its steady reading if it has one (clock.Steady: the wall clock and
+	// clock.Virtual do), so that a step of the wall clock moves no session
+	// deadline, as in ZooKeeper. Use a clock.Virtual for deterministic tests
+	// and simulations.
 	Clock clock.Clock
 
 	// Seed makes session ids reproducible: with the same Seed and the same

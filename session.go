@@ -72,7 +72,8 @@ type sessionState struct {
 	// closing is set once close or expiry has begun; later requests fail
 	// with ErrSessionExpired.
 	closing atomic.Bool
-	// lastTouch is the clock reading (ms) of the last request or ping.
+	// lastTouch is the steady clock reading (ms, DB.steadyMillis) of the
+	// last request or ping.
 	lastTouch atomic.Int64
 	// bucket is the expiry bucket (ms) the session sits in; guarded by
 	// DB.mu.
@@ -308,7 +309,7 @@ func (s *Session) begin(ctx context.Context, op, path string) (int64, error) {
 		return 0, err
 	}
 	if s.st.idleExpiry.Load() {
-		s.st.touch(s.db.nowMillis())
+		s.st.touch(s.db.steadyMillis())
 	}
 	return s.st.id, nil
 }

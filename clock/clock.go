@@ -1,9 +1,10 @@
 // Package clock is the engine's source of time: the wall clock by default, or
 // a virtual clock that tests and simulations move by hand.
 //
-// The engine reads time only through a Clock (Now for ctime, mtime and
-// session deadlines; AfterFunc for session expiry and reaping), so a virtual
-// clock makes every timed behaviour deterministic. Virtual.Advance runs the
+// The engine reads time only through a Clock (Now for ctime, mtime and TTLs;
+// a Steady clock's reading for session deadlines; AfterFunc for session
+// expiry and reaping), so a virtual clock makes every timed behaviour
+// deterministic. Virtual.Advance runs the
 // timers that fall due synchronously, in deadline order, each with the clock
 // set to its deadline: when Advance returns, every expiry due by then has
 // happened. Go's testing/synctest works with the Real clock as well.
@@ -30,13 +31,33 @@ type Timer interface {
 	Stop() bool
 }
 
-// Real returns the wall clock.
+// Steady is a Clock that also keeps a reading that never steps. A wall
+// clock steps when NTP corrects it or a virtual machine resumes; the engine
+// times sessions on the steady reading, as ZooKeeper's ExpiryQueue does on
+// System.nanoTime, so that a step neither expires live sessions nor keeps
+// dead ones alive. A Clock without it has its sessions timed by Now.
+type Steady interface {
+	Clock
+	// Steady returns the time since the Unix epoch as Now read it at some
+	// fixed moment, plus the time elapsed since that moment on a clock that
+	// never steps.
+	Steady() time.Duration
+}
+
+// Real returns the wall clock, Steady on Go's monotonic clock.
 func Real() Clock { return realClock{} }
 
 type realClock struct{}
 
+// realStart is when the process first read the real clock: a steady
+// reading is measured from it.
+var realStart = time.Now()
+
 func (realClock) Now() time.Time                            { return time.Now() }
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+func (realClock) Steady() time.Duration {
+	return time.Duration(realStart.UnixNano()) + time.Since(realStart) // Since: monotonic
+}
 
 // Virtual is a clock that moves only when told to. It is safe for concurrent
 // use.
@@ -56,6 +77,10 @@ func (v *Virtual) Now() time.Time {
 	defer v.mu.Unlock()
 	return v.now
 }
+
+// Steady returns the virtual time since the Unix epoch: a virtual clock
+// never steps.
+func (v *Virtual) Steady() time.Duration { return time.Duration(v.Now().UnixNano()) }
 
 // AfterFunc schedules f to run when the clock reaches Now()+d.
 func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {

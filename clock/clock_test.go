@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/zkembed/zkembed/clock"
 )
 
@@ -47,4 +48,24 @@ func TestReal(t *testing.T) {
 	<-done
 	assert.WithinDuration(t, time.Now(), c.Now(), time.Second)
 	assert.True(t, c.AfterFunc(time.Hour, func() {}).Stop())
+}
+
+// Both clocks are Steady: the virtual one reads its own time, the real one
+// Unix time as of the process's first reading plus monotonic time since.
+func TestSteady(t *testing.T) {
+	v := clock.NewVirtual(time.Unix(1000, 5))
+	var c clock.Clock = v
+	s, ok := c.(clock.Steady)
+	require.True(t, ok)
+	assert.Equal(t, 1000*time.Second+5, s.Steady())
+	v.Advance(time.Minute)
+	assert.Equal(t, 1060*time.Second+5, s.Steady())
+
+	r, ok := clock.Real().(clock.Steady)
+	require.True(t, ok)
+	a := r.Steady()
+	time.Sleep(2 * time.Millisecond)
+	b := r.Steady()
+	assert.GreaterOrEqual(t, b-a, 2*time.Millisecond)
+	assert.InDelta(t, float64(time.Now().UnixNano()), float64(b), float64(time.Minute), "near Unix time while the wall clock has not stepped")
 }
