@@ -430,6 +430,9 @@ func (c *conn) handshake() bool {
 	c.sess = &Session{db: db, st: st, wire: true, watchSet: c.holdNotifications} // under s.mu: the four-letter words read it
 	prev := s.owners[st.id]
 	s.owners[st.id] = c
+	if prev != nil {
+		prev.sess.moved.Store(true) // before attachConn drops its watches
+	}
 	s.mu.Unlock()
 	if prev != nil {
 		prev.close() // the session moved to this connection
@@ -438,7 +441,7 @@ func (c *conn) handshake() bool {
 		(&wire.ConnectResponse{Timeout: int32(st.liveTimeout().Milliseconds()), SessionID: st.id,
 			Password: SessionPassword(st.id), HasReadOnly: req.HasReadOnly}).Encode(e)
 	})
-	return db.attachConn(st, c.notify)
+	return db.attachConn(st, c.notify, prev != nil)
 }
 
 // endAfterFlush closes the connection once what is queued has been
@@ -534,13 +537,21 @@ func (c *conn) reply(xid int32, own Zxid, err error, body func(e *wire.Encoder))
 	})
 }
 
-// attachConn makes fn the session's notification sink. It reports false
-// if the session has ended meanwhile.
-func (db *DB) attachConn(st *sessionState, fn func(znode.Event) bool) bool {
+// attachConn makes fn the session's notification sink; moved says the
+// session comes from another connection still open, whose watches it
+// drops. It reports false if the session has ended meanwhile.
+func (db *DB) attachConn(st *sessionState, fn func(znode.Event) bool, moved bool) bool {
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
 	if st.closing.Load() {
 		return false
+	}
+	if moved {
+		// The previous connection's watches end with it, as ZooKeeper's
+		// end when it closes that connection; its finish no longer owns
+		// the session, so it leaves them. The client sets again what it
+		// still wants (setWatches).
+		db.watches.DropSession(st.id)
 	}
 	db.watches.Sink(st.id, fn)
 	db.watchers[st.id] = st

@@ -366,6 +366,9 @@ func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
 	}
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
+	if s.moved.Load() {
+		return &OpError{Op: "setWatches", Err: ErrConnectionLoss}
+	}
 	err := db.setWatchesLocked(s, r)
 	db.watchers[s.st.id] = s.st
 	db.watching.Store(db.watches.Active())

@@ -49,6 +49,11 @@ type Session struct {
 	// learns of its watch from that reply and drops an event it does not
 	// know the watch of. zxid is that of the tree the read saw.
 	watchSet func(zxid Zxid)
+	// moved, on a wire handle, says its session has moved to another
+	// connection. ZooKeeper then closes this one and drops its watches
+	// (DataTree.removeCnxn); a request of this connection still being
+	// served registers none.
+	moved atomic.Bool
 }
 
 // sessionState is the engine's record of a session.

@@ -201,6 +201,9 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	if err := s.stillOpen(op, path); err != nil {
 		return nil, err
 	}
+	if s.moved.Load() {
+		return nil, &OpError{Op: op, Path: path, Err: ErrConnectionLoss}
+	}
 	root := db.rootForWatchLocked()
 	if err := read(root); err != nil {
 		return nil, err
