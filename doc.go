@@ -25,7 +25,8 @@
 //   - a sequential create whose parent's counter reached int32 max fails
 //     with an error matching ErrNodeExists that says why;
 //   - Create and CreateTTL accept only the modes that match them, so the
-//     opcode/flags mismatches ZooKeeper tolerates cannot happen;
+//     opcode/flags mismatches ZooKeeper tolerates cannot happen in the Go
+//     API (the wire server copies ZooKeeper: the opcode decides the kind);
 //   - data above Options.MaxDataSize fails with ErrBadArguments.
 //
 // # Concurrency and ordering

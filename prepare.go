@@ -23,7 +23,22 @@ type createReq struct {
 	mode znode.CreateMode
 	acl  []znode.ACL
 	ttl  int64 // ms; -1 when the call was not createTTL
+	as   createAs
 }
+
+// createAs says what decides a created node's kind. In ZooKeeper it is the
+// request's opcode (its txn type), not its flags, which are only validated
+// and name sequential nodes: createContainer makes a container whatever
+// the flags, create and create2 a plain or ephemeral node, even with the
+// container flag (SEMANTICS.md §3.1). The Go API has no opcode: its mode
+// decides.
+type createAs int8
+
+const (
+	asMode      createAs = iota // the mode decides (the Go API, and multi sub-ops, whose opcode ZooKeeper derives from the flags)
+	asCreate                    // a wire create or create2
+	asContainer                 // a wire createContainer
+)
 
 // checkCreateArgs runs the checks ZooKeeper makes before looking at the
 // session or the tree: flags, the TTL rules, and (zkembed) the data size.
@@ -102,6 +117,10 @@ func prepareCreate(t *tree.Tree, who *acl.Identity, session int64, r *createReq)
 
 func ownerFor(r *createReq, session int64) int64 {
 	switch {
+	case r.as == asContainer:
+		return znode.ContainerOwner
+	case r.as == asCreate && !r.mode.IsEphemeral():
+		return 0
 	case r.mode.IsEphemeral():
 		return session
 	case r.mode.IsContainer():

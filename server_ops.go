@@ -81,8 +81,13 @@ func (c *conn) run(ctx context.Context, op int32, req wire.Request) (func(e *wir
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
 		r := req.(*wire.CreateRequest)
 		cr := &createReq{path: r.Path, data: r.Data, mode: znode.CreateMode(r.Flags), acl: r.ACL, ttl: -1}
-		if op == wire.OpCreateTTL {
-			cr.ttl = ttlMillis(time.Duration(r.TTL) * time.Millisecond)
+		switch op {
+		case wire.OpCreate, wire.OpCreate2:
+			cr.as = asCreate
+		case wire.OpCreateContainer:
+			cr.as = asContainer
+		case wire.OpCreateTTL:
+			cr.ttl = max(r.TTL, 0) // ms, as ttlMillis makes them
 		}
 		path, st, zxid, err := s.create(ctx, opName(op), cr)
 		if op == wire.OpCreate {
@@ -241,9 +246,13 @@ func (c *conn) multi(ctx context.Context, r *wire.MultiRequest) (func(e *wire.En
 		switch o.Type {
 		case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
 			q := o.Request.(*wire.CreateRequest)
+			// ZooKeeper reads a multi's create as Op.create(path, data,
+			// acl, flags[, ttl]), which derives the opcode from the flags,
+			// as the Go API does from the mode, and keeps a ttl only for a
+			// TTL mode (MultiOperationRecord).
 			op := &CreateOp{Path: q.Path, Data: q.Data, Mode: znode.CreateMode(q.Flags), ACL: q.ACL}
-			if o.Type == wire.OpCreateTTL {
-				op.TTL = time.Duration(q.TTL) * time.Millisecond
+			if o.Type == wire.OpCreateTTL && op.Mode.IsTTL() {
+				op.TTL = time.Duration(min(max(q.TTL, 0), znode.MaxTTL+1)) * time.Millisecond // beyond the range, still beyond it
 			}
 			ops = append(ops, op)
 		case wire.OpDelete:

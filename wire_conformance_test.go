@@ -81,6 +81,7 @@ var wcScripts = []struct {
 	{"setWatches", wcScriptSetWatches, ""},
 	{"badRequests", wcScriptBadRequests, ""},
 	{"multi", wcScriptMulti, ""},
+	{"createKinds", wcScriptCreateKinds, ""},
 	{"connect", wcScriptConnect, ""},
 	{"ping", wcScriptPing, ""},
 	{"quirks", wcScriptQuirks, "ZooKeeper 3.8.0 behaviour zkembed does not copy (see wcScriptQuirks)"},
@@ -1070,6 +1071,60 @@ func wcScriptMulti(r *wcRun) {
 	a.read1(wire.OpExists, "/mix", false)
 	a.read1(wire.OpGetChildren, "", false)
 	a.ping(-2)
+}
+
+// Which node a create makes: the opcode decides, not the flags, which are
+// only validated and name sequential nodes (createContainer makes a
+// container whatever its flags; create and create2 never do); in a multi
+// the flags decide, and a createTTL sub-op without a TTL mode loses its
+// ttl. A TTL beyond 2^40-1 ms is refused, however large.
+func wcScriptCreateKinds(r *wcRun) {
+	a := r.session("A")
+	a.mk("")
+	for _, k := range []struct {
+		op    int32
+		path  string
+		flags int32
+	}{
+		{wire.OpCreate2, "/c2-flags4", 4}, {wire.OpCreate, "/c1-flags4", 4},
+		{wire.OpCreateContainer, "/k-flags0", 0}, {wire.OpCreateContainer, "/k-flags1", 1},
+		{wire.OpCreateContainer, "/k-flags2-", 2}, {wire.OpCreateContainer, "/k-flags3-", 3},
+		{wire.OpCreateContainer, "/k-flags5", 5}, {wire.OpCreate2, "/c2-flags1", 1},
+	} {
+		a.create(k.op, k.path, "", k.flags)
+	}
+	a.read1(wire.OpGetChildren2, "", false)
+	for _, p := range []string{"/c2-flags4", "/c1-flags4", "/k-flags0", "/k-flags1", "/k-flags2-0000000004", "/k-flags3-0000000005", "/c2-flags1"} {
+		a.read1(wire.OpExists, p, false)
+	}
+	r.note("a Stat shows no owner for a container: its kind shows in the session's ephemerals, and in what may be created under it")
+	a.read1(wire.OpGetEphemerals, "", false)
+	a.mk("/k-flags1/child")
+	a.mk("/k-flags3-0000000005/child")
+	a.mk("/c2-flags1/child")
+	ttl := func(path string, flags int32, ttl int64) {
+		a.send(wire.OpCreateTTL, &wire.CreateRequest{Path: r.P(path), ACL: wcOpen, Flags: flags, TTL: ttl},
+			fmt.Sprintf("createTTL %s flags=%d ttl=%d", r.P(path), flags, ttl))
+	}
+	ttl("/t-max", 5, 1<<40-1)
+	ttl("/t-over", 5, 1<<40)
+	ttl("/t-wraps", 5, 18446744073711) // × 1e6 ns wraps int64 to 1 ms
+	ttl("/t-huge", 5, 1<<63-1)
+	a.read1(wire.OpExists, "/t-max", false)
+	mTTL := func(path string, flags int32, ttl int64) wire.MultiOp {
+		return wire.MultiOp{Type: wire.OpCreateTTL, Request: &wire.CreateRequest{Path: r.P(path), ACL: wcOpen, Flags: flags, TTL: ttl}}
+	}
+	a.multi(wire.OpMulti, "multi [createTTL /mt0 flags=0 ttl=60000]", mTTL("/mt0", 0, 60000))
+	a.multi(wire.OpMulti, "multi [createTTL /mt4 flags=4 ttl=60000]", mTTL("/mt4", 4, 60000))
+	a.multi(wire.OpMulti, "multi [createTTL /mtw flags=5 ttl=18446744073711]", mTTL("/mtw", 5, 18446744073711))
+	a.multi(wire.OpMulti, "multi [createTTL /mtx flags=5 ttl=2^40]", mTTL("/mtx", 5, 1<<40))
+	a.read1(wire.OpExists, "/mt0", false)
+	a.read1(wire.OpExists, "/mt4", false)
+	a.send(wire.OpCloseSession, &wire.EmptyRequest{}, "closeSession")
+	b := r.session("B")
+	for _, p := range []string{"/k-flags1", "/k-flags3-0000000005", "/c2-flags1"} {
+		b.read1(wire.OpExists, p, false)
+	}
 }
 
 // The connect handshake: reconnects that fail, with and without the
