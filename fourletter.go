@@ -22,8 +22,14 @@ const Version = "3.8.0-zkembed"
 
 var fourLetterWords = map[string]bool{
 	"ruok": true, "srvr": true, "stat": true, "mntr": true, "cons": true, "wchs": true, "wchc": true,
-	"wchp": true, "dump": true, "envi": true, "conf": true, "isro": true, "dirs": true,
+	"wchp": true, "dump": true, "envi": true, "conf": true, "isro": true, "dirs": true, "crst": true,
+	"srst": true, "gtmk": true, "stmk": true, "hash": true,
 }
+
+// defaultTraceMask is ZooTrace's text trace level at start, which gtmk
+// reports and stmk replaces. zkembed keeps it for the words' sake only:
+// it has no trace log to filter.
+const defaultTraceMask = 306
 
 // fourLetter returns the answer to word.
 func (s *Server) fourLetter(word string) string {
@@ -32,6 +38,25 @@ func (s *Server) fourLetter(word string) string {
 	switch word {
 	case "ruok":
 		return "imok"
+	case "crst":
+		for _, c := range s.connList() {
+			c.received.Store(0)
+			c.sentN.Store(0)
+		}
+		return "Connection stats reset.\n"
+	case "srst":
+		s.received.Store(0)
+		s.sent.Store(0)
+		return "Server stats reset.\n"
+	case "gtmk":
+		return fmt.Sprint(s.traceMask.Load())
+	case "hash":
+		// ZooKeeper lists its digest history (a digest every 128 zxids);
+		// zkembed tracks one digest, of its own kind (tree.Digest), and
+		// shows it for the last zxid.
+		if d, ok := db.readRoot().Digest(); ok {
+			fmt.Fprintf(&b, "%x: %d\n", int64(db.LastZxid()), d)
+		}
 	case "isro":
 		return "rw"
 	case "srvr", "stat":
@@ -44,10 +69,10 @@ func (s *Server) fourLetter(word string) string {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "Latency min/avg/max: 0/0.0/0\nReceived: %d\nSent: %d\nConnections: %d\nOutstanding: 0\nZxid: %#x\nMode: standalone\nNode count: %d\n",
-			s.received.Load(), s.sent.Load(), len(s.connList()), int64(db.LastZxid()), db.readRoot().Len())
+			s.received.Load(), s.sent.Load(), len(s.connList()), int64(db.LastZxid()), nodeCount(db.readRoot()))
 	case "mntr":
 		t := db.readRoot()
-		watches, _, _ := s.watchTables()
+		watches := s.watchCount()
 		db.mu.Lock()
 		sessions := len(db.mu.sessions)
 		db.mu.Unlock()
@@ -58,7 +83,7 @@ func (s *Server) fourLetter(word string) string {
 			{"zk_num_alive_connections", len(s.connList())},
 			{"zk_avg_latency", "0.0"},
 			{"zk_outstanding_requests", 0},
-			{"zk_znode_count", t.Len()},
+			{"zk_znode_count", nodeCount(t)},
 			{"zk_global_sessions", sessions},
 			{"zk_packets_sent", s.sent.Load()},
 			{"zk_packets_received", s.received.Load()},
@@ -70,13 +95,17 @@ func (s *Server) fourLetter(word string) string {
 			fmt.Fprintf(&b, "%s\t%v\n", kv[0], kv[1])
 		}
 	case "cons":
-		for _, c := range s.connList() {
-			id := int64(0)
+		s.mu.Lock() // c.sess is set under it
+		ids := map[*conn]int64{}
+		for c := range s.conns {
 			if c.sess != nil {
-				id = c.sess.st.id
+				ids[c] = c.sess.st.id
 			}
+		}
+		s.mu.Unlock()
+		for _, c := range s.connList() {
 			fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d,sid=%#x,est=%d)\n",
-				c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load(), id, c.opened.UnixMilli())
+				c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load(), ids[c], c.opened.UnixMilli())
 		}
 		b.WriteString("\n")
 	case "wchs":
@@ -135,14 +164,18 @@ func (s *Server) fourLetter(word string) string {
 // buildTime stands in for ZooKeeper's build date.
 const buildTime = "zkembed"
 
+// nodeCount is ZooKeeper's node count: its table holds the root twice (as
+// "" and "/"), so a fresh server reports 5.
+func nodeCount(t interface{ Len() int }) int { return t.Len() + 1 }
+
+// connList lists every open connection, as ZooKeeper's does (the one
+// asking included, and any still in its handshake), oldest first.
 func (s *Server) connList() []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
-		if c.sess != nil {
-			conns = append(conns, c)
-		}
+		conns = append(conns, c)
 	}
 	slices.SortFunc(conns, func(a, b *conn) int { return a.opened.Compare(b.opened) })
 	return conns
@@ -183,6 +216,30 @@ func (s *Server) watchTables() (total int, bySession map[int64][]string, byPath 
 		slices.Sort(v)
 	}
 	return total, bySession, byPath
+}
+
+// watchCount is ZooKeeper's zk_watch_count: the entries of its data-watch
+// table (data, exists, persistent and recursive watches) plus those of its
+// child-watch table (child, persistent and recursive watches), one per
+// session and path in each.
+func (s *Server) watchCount() int {
+	type entry struct {
+		id    int64
+		path  string
+		child bool
+	}
+	seen := map[entry]bool{}
+	s.db.watchMu.Lock()
+	s.db.watches.Each(func(id int64, p string, k watch.Kind) {
+		if k != watch.Child {
+			seen[entry{id, p, false}] = true
+		}
+		if k == watch.Child || k == watch.Persistent || k == watch.Recursive {
+			seen[entry{id, p, true}] = true
+		}
+	})
+	s.db.watchMu.Unlock()
+	return len(seen)
 }
 
 // writeGroups writes each key of m, in order, with its values below it,

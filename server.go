@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -78,6 +79,7 @@ type Server struct {
 	started time.Time
 	// counters for the four-letter words
 	received, sent atomic.Int64
+	traceMask      atomic.Int64 // gtmk, stmk
 }
 
 // ErrServerClosed is returned by Serve and Dial after Close.
@@ -99,8 +101,10 @@ func NewServer(db *DB, opts *ServerOptions) *Server {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 10 * time.Second
 	}
-	return &Server{db: db, opts: o, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+	s := &Server{db: db, opts: o, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		owners: map[int64]*conn{}, started: time.Now()}
+	s.traceMask.Store(defaultTraceMask)
+	return s
 }
 
 // Serve accepts connections on l until Close (it then returns
@@ -387,6 +391,16 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	if word := string(head[:]); fourLetterWords[word] {
+		if word == "stmk" {
+			// The new mask follows as 8 bytes (ZooKeeper's
+			// NIOServerCnxn.checkFourLetterWord reads a long).
+			var mask [8]byte
+			if _, err := io.ReadFull(c.nc, mask[:]); err != nil {
+				return false
+			}
+			c.srv.traceMask.Store(int64(binary.BigEndian.Uint64(mask[:])))
+			word = "gtmk" // and answers with it
+		}
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.HandshakeTimeout))
 		_, _ = io.WriteString(c.nc, c.srv.fourLetter(word))
 		return false

@@ -137,7 +137,7 @@ func TestWireTCPAndFourLetterWords(t *testing.T) {
 	assert.Equal(t, "rw", fourLetter(t, addr, "isro"))
 	srvr := fourLetter(t, addr, "srvr")
 	assert.Contains(t, srvr, "Mode: standalone\n")
-	assert.Contains(t, srvr, "Node count: 5\n")
+	assert.Contains(t, srvr, "Node count: 6\n", "the 5 nodes, the root counted twice as in ZooKeeper")
 	assert.Contains(t, fourLetter(t, addr, "mntr"), "zk_ephemerals_count\t1\n")
 	// As ZooKeeper 3.8 counts them: the data watch, not the child watch.
 	assert.Equal(t, "1 connections watching 1 paths\nTotal watches:1\n", fourLetter(t, addr, "wchs"))
@@ -395,9 +395,25 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 		require.NoError(t, err)
 		names := strings.NewReplacer(fmt.Sprintf("%#x", a.SessionID()), "A", fmt.Sprintf("%#x", b.SessionID()), "B")
 		out := map[string]string{}
-		for _, w := range []string{"ruok", "isro", "wchs"} {
+		for _, w := range []string{"ruok", "isro", "wchs", "crst", "srst", "gtmk"} {
 			out[w] = fourLetter(t, addr, w)
 		}
+		out["stmk 511"] = fourLetter(t, addr, "stmk\x00\x00\x00\x00\x00\x00\x01\xff")
+		out["gtmk after stmk"] = fourLetter(t, addr, "gtmk")
+		out["stmk 306"] = fourLetter(t, addr, "stmk\x00\x00\x00\x00\x00\x00\x01\x32")
+		lines := func(word string, keys ...string) {
+			for _, l := range strings.Split(fourLetter(t, addr, word), "\n") {
+				for _, k := range keys {
+					if strings.HasPrefix(l, k) {
+						out[word+" "+k] = l
+					}
+				}
+			}
+		}
+		// Counts, not rates or times; the asking connection is one of the
+		// connections.
+		lines("srvr", "Connections:", "Node count:")
+		lines("mntr", "zk_znode_count", "zk_watch_count", "zk_ephemerals_count", "zk_num_alive_connections")
 		pairs := func(text string, sessionFirst bool) string {
 			var list []string
 			var head string
@@ -423,6 +439,7 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 	}
 	want, got := observe(real.Addr), observe(addr)
 	assert.Equal(t, want, got)
+	assert.Equal(t, "Node count: 6", want["srvr Node count:"], "ZooKeeper counts the root twice")
 	assert.Equal(t, "A /nope\nA /w\nB /w", want["wchc"], "the script's data and exist watches, as ZooKeeper lists them")
 }
 
