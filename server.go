@@ -533,6 +533,12 @@ func (c *conn) notify(ev znode.Event) bool {
 // holds notifications, so in practice this caps a read's last zxid; it
 // applies to every reply all the same.
 func (c *conn) reply(xid int32, own Zxid, err error, body func(e *wire.Encoder)) {
+	c.answer(xid, own, err, body, false)
+}
+
+// answer is reply, with body written after an error too if always is set
+// (ZooKeeper does so for a multi it fails as it prepares it).
+func (c *conn) answer(xid int32, own Zxid, err error, body func(e *wire.Encoder), always bool) {
 	zxid := int64(own)
 	if err != nil || own == 0 {
 		zxid = int64(c.srv.db.LastZxid())
@@ -545,7 +551,7 @@ func (c *conn) reply(xid int32, own Zxid, err error, body func(e *wire.Encoder))
 	code := znode.CodeOf(err)
 	c.send(func(e *wire.Encoder) {
 		wire.ReplyHeader{Xid: xid, Zxid: zxid, Err: int32(code)}.Encode(e)
-		if code == znode.CodeOK && body != nil {
+		if (code == znode.CodeOK || always) && body != nil {
 			body(e)
 		}
 	})

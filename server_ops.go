@@ -36,6 +36,10 @@ func (c *conn) serve(frame []byte) bool {
 		c.endAfterFlush()
 		return false
 	}
+	if errors.Is(err, wire.ErrNullPathInMulti) {
+		c.answer(h.Xid, 0, znode.ErrMarshallingError, func(e *wire.Encoder) { e.MultiEnd() }, true)
+		return true
+	}
 	if err != nil {
 		// A body that does not parse: MarshallingError, and the
 		// connection stays open.

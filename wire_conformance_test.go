@@ -993,6 +993,85 @@ func wcScriptBadRequests(r *wcRun) {
 			e.Strings([]string{})
 		}
 	})
+	r.note("lengths: -1 is null, below -1 jute refuses (strings and buffers); a vector count below -1 is empty")
+	a.sendRaw(a.next(), wire.OpCreate, "create with data length -2", func(e *wire.Encoder) {
+		e.String(r.P("/neg"))
+		e.Int(-2)
+		e.ACLs(wcOpen)
+		e.Int(0)
+	})
+	a.read1(wire.OpExists, "/neg", false)
+	a.sendRaw(a.next(), wire.OpSetData, "setData with data length -2", func(e *wire.Encoder) {
+		e.String(r.P("/n"))
+		e.Int(-2)
+		e.Int(-1)
+	})
+	a.sendRaw(a.next(), wire.OpSetData, "setData with null data", func(e *wire.Encoder) {
+		e.String(r.P("/n"))
+		e.Int(-1)
+		e.Int(-1)
+	})
+	for _, op := range []int32{wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2} {
+		for _, n := range []int32{-1, -2} {
+			a.sendRaw(a.next(), op, fmt.Sprintf("op %d with path length %d", op, n), func(e *wire.Encoder) {
+				e.Int(n)
+				e.Bool(false)
+			})
+		}
+	}
+	a.sendRaw(a.next(), wire.OpSync, "sync with a null path", func(e *wire.Encoder) { e.Int(-1) })
+	a.sendRaw(a.next(), wire.OpDelete, "delete with a null path", func(e *wire.Encoder) {
+		e.Int(-1)
+		e.Int(-1)
+	})
+	a.sendRaw(a.next(), wire.OpCreate, "create with a null path", func(e *wire.Encoder) {
+		e.Int(-1)
+		e.Buffer(nil)
+		e.ACLs(wcOpen)
+		e.Int(0)
+	})
+	a.sendRaw(a.next(), wire.OpSetData, "setData with a null path", func(e *wire.Encoder) {
+		e.Int(-1)
+		e.Buffer(nil)
+		e.Int(-1)
+	})
+	for _, op := range []int32{wire.OpGetACL, wire.OpGetAllChildrenNumber, wire.OpGetEphemerals} {
+		a.sendRaw(a.next(), op, fmt.Sprintf("op %d with a null path", op), func(e *wire.Encoder) { e.Int(-1) })
+	}
+	a.sendRaw(a.next(), wire.OpSetACL, "setACL with a null path", func(e *wire.Encoder) {
+		e.Int(-1)
+		e.ACLs(wcOpen)
+		e.Int(-1)
+	})
+	for _, op := range []int32{wire.OpAddWatch, wire.OpCheckWatches} { // removeWatches: see the quirks
+		a.sendRaw(a.next(), op, fmt.Sprintf("op %d with a null path, mode 3", op), func(e *wire.Encoder) {
+			e.Int(-1)
+			e.Int(3)
+		})
+	}
+	a.sendRaw(a.next(), wire.OpMulti, "multi [check with a null path]", func(e *wire.Encoder) {
+		e.MultiHeader(wire.OpCheck, false, -1)
+		e.Int(-1)
+		e.Int(-1)
+		e.MultiEnd()
+	})
+	a.sendRaw(a.next(), wire.OpMultiRead, "multiRead [getData with a null path]", func(e *wire.Encoder) {
+		e.MultiHeader(wire.OpGetData, false, -1)
+		e.Int(-1)
+		e.MultiEnd()
+	})
+	a.sendRaw(a.next(), wire.OpSetWatches, "setWatches with list counts -2", func(e *wire.Encoder) {
+		e.Long(0)
+		for range 3 {
+			e.Int(-2)
+		}
+	})
+	a.sendRaw(a.next(), wire.OpCreate, "create with ACL count -2", func(e *wire.Encoder) {
+		e.String(r.P("/negacl"))
+		e.Buffer(nil)
+		e.Int(-2)
+		e.Int(0)
+	})
 	r.note("deleteContainer: ZooKeeper reads the whole frame, header included, as the path")
 	a.create(wire.OpCreateContainer, "/cont", "", 4)
 	a.sendRaw(a.next(), wire.OpDeleteContainer, "deleteContainer $P/cont (raw path)", func(e *wire.Encoder) {
@@ -1261,6 +1340,7 @@ func wcScriptQuirks(r *wcRun) {
 	a.sendRaw(a.next(), wire.OpAddWatch, "addWatch $P/n/", func(e *wire.Encoder) { e.String(r.P("/n/")); e.Int(0) })
 	a.sendRaw(a.next(), wire.OpRemoveWatches, "removeWatches $P/n/ 3", func(e *wire.Encoder) { e.String(r.P("/n/")); e.Int(3) })
 	a.sendRaw(a.next(), wire.OpCheckWatches, "checkWatches rel 3", func(e *wire.Encoder) { e.String("rel"); e.Int(3) })
+	a.sendRaw(a.next(), wire.OpRemoveWatches, "removeWatches (null path) 3", func(e *wire.Encoder) { e.Int(-1); e.Int(3) })
 	r.note("6: check outside a multi")
 	a.sendRaw(a.next(), wire.OpCheck, "check $P/n v5", func(e *wire.Encoder) { e.String(r.P("/n")); e.Int(5) })
 	a.sendRaw(a.next(), wire.OpCheck, "check $P/nope v0", func(e *wire.Encoder) { e.String(r.P("/nope")); e.Int(0) })

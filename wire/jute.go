@@ -177,11 +177,16 @@ func (d *Decoder) Bool() bool {
 	return b != nil && b[0] != 0
 }
 
-// Buffer reads a jute buffer; the null buffer (any negative length, as
-// ZooKeeper reads it) is nil. The result aliases the input.
+// Buffer reads a jute buffer; the null buffer (length -1) is nil, and a
+// length below -1 fails, as jute's checkLength refuses it. The result
+// aliases the input.
 func (d *Decoder) Buffer() []byte {
 	n := d.Int()
-	if d.err != nil || n < 0 {
+	if d.err != nil || n == -1 {
+		return nil
+	}
+	if n < 0 {
+		d.fail(fmt.Sprintf("buffer length %d", n))
 		return nil
 	}
 	b := d.take(int(n), "buffer")
@@ -191,8 +196,8 @@ func (d *Decoder) Buffer() []byte {
 	return b
 }
 
-// String reads a jute ustring. A null string (negative length) reads as
-// "" with null set, which callers that cannot take a null check.
+// String reads a jute ustring. A null string (length -1) reads as "";
+// callers that cannot take a null use NullableString.
 func (d *Decoder) String() string {
 	s, _ := d.NullableString()
 	return s
@@ -204,22 +209,30 @@ func (d *Decoder) NullableString() (s string, null bool) {
 	if d.err != nil {
 		return "", false
 	}
-	if n < 0 {
+	if n == -1 {
 		return "", true
+	}
+	if n < 0 {
+		d.fail(fmt.Sprintf("string length %d", n))
+		return "", false
 	}
 	b := d.take(int(n), "string")
 	return string(b), false
 }
 
-// count reads a vector's element count; a null vector is -1. Each element
-// takes at least min bytes, which bounds the count by the input.
+// count reads a vector's element count; a null vector is -1, and a count
+// below -1 is an empty vector, as jute's BinaryIndex reads it. Each
+// element takes at least min bytes, which bounds the count by the input.
 func (d *Decoder) count(min int) int {
 	n := d.Int()
 	if d.err != nil {
 		return 0
 	}
-	if n < 0 {
+	if n == -1 {
 		return -1
+	}
+	if n < 0 {
+		return 0
 	}
 	if int(n) > len(d.b)/min {
 		d.fail("vector longer than its bytes")

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/zkembed/zkembed/znode"
@@ -331,6 +332,19 @@ func encodeBody(e *Encoder, op int32, r Request) {
 // know; it matches znode.ErrUnimplemented.
 var ErrUnknownOp = fmt.Errorf("wire: unknown op code: %w", znode.ErrUnimplemented)
 
+// ErrNullPath is returned by DecodeRequest for a request with a null path
+// where ZooKeeper's server dereferences the path (reads but sync and
+// getEphemerals, creates, delete, addWatch, checkWatches, and the ops of
+// a multiRead): ZooKeeper answers MarshallingError. ErrNullPathInMulti is
+// the same in a multi's check, create or delete: ZooKeeper fails the
+// multi as it prepares it, and its reply carries an empty multi response
+// after the error. Both match ErrMalformed. (setData and setACL validate
+// a null path as any bad one: BadArguments.)
+var (
+	ErrNullPath        = fmt.Errorf("%w: null path", ErrMalformed)
+	ErrNullPathInMulti = fmt.Errorf("%w: null path in a multi", ErrMalformed)
+)
+
 // DecodeRequest decodes the body of a request of type op. Unknown op codes
 // give ErrUnknownOp; bodies that do not parse give ErrMalformed. Bytes
 // after the body are ignored, as ZooKeeper's records read only their
@@ -352,23 +366,33 @@ var multiOps = map[int32]bool{OpCreate: true, OpCreate2: true, OpCreateContainer
 // accepts only the multiOps).
 func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	var r Request
+	nullPath := false
+	path := func() string { // a path ZooKeeper dereferences (ErrNullPath)
+		p, null := d.NullableString()
+		nullPath = nullPath || null
+		return p
+	}
 	switch op {
 	case OpExists, OpGetData, OpGetChildren, OpGetChildren2:
-		r = &PathRequest{Path: d.String(), Watch: d.Bool()}
-	case OpGetACL, OpSync, OpGetAllChildrenNumber, OpGetEphemerals:
+		r = &PathRequest{Path: path(), Watch: d.Bool()}
+	case OpGetACL, OpGetAllChildrenNumber:
+		r = &PathRequest{Path: path()}
+	case OpSync, OpGetEphemerals:
 		r = &PathRequest{Path: d.String()}
 	case OpCreate, OpCreate2, OpCreateContainer:
-		r = &CreateRequest{Path: d.String(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: -1}
+		r = &CreateRequest{Path: path(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: -1}
 	case OpCreateTTL:
-		r = &CreateRequest{Path: d.String(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: d.Long()}
-	case OpDelete, OpDeleteContainer:
+		r = &CreateRequest{Path: path(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: d.Long()}
+	case OpDelete:
+		r = &DeleteRequest{Path: path(), Version: d.Int()}
+	case OpDeleteContainer:
 		r = &DeleteRequest{Path: d.String(), Version: d.Int()}
 	case OpSetData:
 		r = &SetDataRequest{Path: d.String(), Data: d.Buffer(), Version: d.Int()}
 	case OpSetACL:
 		r = &SetACLRequest{Path: d.String(), ACL: d.ACLs(), Version: d.Int()}
 	case OpCheck:
-		r = &CheckVersionRequest{Path: d.String(), Version: d.Int()}
+		r = &CheckVersionRequest{Path: path(), Version: d.Int()}
 	case OpAuth:
 		r = &AuthRequest{Type: d.Int(), Scheme: d.String(), Auth: d.Buffer()}
 	case OpSetWatches:
@@ -376,7 +400,9 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	case OpSetWatches2:
 		r = &SetWatchesRequest{RelativeZxid: d.Long(), Data: d.Strings(), Exist: d.Strings(), Child: d.Strings(),
 			Persistent: d.Strings(), PersistentRecursive: d.Strings()}
-	case OpAddWatch, OpCheckWatches, OpRemoveWatches:
+	case OpAddWatch, OpCheckWatches:
+		r = &WatchModeRequest{Path: path(), Mode: d.Int()}
+	case OpRemoveWatches:
 		r = &WatchModeRequest{Path: d.String(), Mode: d.Int()}
 	case OpPing, OpCloseSession, OpWhoAmI:
 		r = &EmptyRequest{}
@@ -388,6 +414,7 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 			return nil, fmt.Errorf("%w: multi inside a multi", ErrMalformed)
 		}
 		m := &MultiRequest{}
+		nullIn := false // an op of this multi has a null path
 		for {
 			typ, done, _ := d.Int(), d.Bool(), d.Int()
 			if d.Err() != nil {
@@ -401,10 +428,17 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 				return nil, fmt.Errorf("%w: op %d in a multi", ErrMalformed, typ)
 			}
 			sub, err := decodeBody(d, typ, depth+1)
+			if errors.Is(err, ErrNullPath) && op == OpMulti {
+				nullIn = true // ZooKeeper reads the rest first
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
 			m.Ops = append(m.Ops, MultiOp{Type: typ, Request: sub})
+		}
+		if nullIn {
+			return nil, ErrNullPathInMulti
 		}
 		r = m
 	default:
@@ -412,6 +446,9 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	}
 	if d.Err() != nil {
 		return nil, d.Err()
+	}
+	if nullPath {
+		return nil, ErrNullPath
 	}
 	return r, nil
 }

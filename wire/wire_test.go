@@ -211,3 +211,56 @@ func FuzzConnectRequest(f *testing.F) {
 }
 
 func errUnexpectedEOF() error { return io.ErrUnexpectedEOF }
+
+// Lengths as jute reads them: -1 is null, a string or buffer length below
+// -1 is refused (BinaryInputArchive.checkLength), a vector count below -1
+// is an empty vector; a null path fails where ZooKeeper's server
+// dereferences it, a whole multi apart.
+func TestDecodeLengthsAndNullPaths(t *testing.T) {
+	body := func(fill func(e *Encoder)) []byte {
+		var e Encoder
+		fill(&e)
+		return e.B
+	}
+	for _, tc := range []struct {
+		name string
+		op   int32
+		body []byte
+		err  error // nil: decodes
+	}{
+		{"data length -2", OpSetData, body(func(e *Encoder) { e.String("/a"); e.Int(-2); e.Int(-1) }), ErrMalformed},
+		{"null data", OpSetData, body(func(e *Encoder) { e.String("/a"); e.Int(-1); e.Int(-1) }), nil},
+		{"path length -2", OpExists, body(func(e *Encoder) { e.Int(-2); e.Bool(false) }), ErrMalformed},
+		{"null path, exists", OpExists, body(func(e *Encoder) { e.Int(-1); e.Bool(false) }), ErrNullPath},
+		{"null path, create", OpCreate, body(func(e *Encoder) { e.Int(-1); e.Buffer(nil); e.Int(0); e.Int(0) }), ErrNullPath},
+		{"null path, delete", OpDelete, body(func(e *Encoder) { e.Int(-1); e.Int(-1) }), ErrNullPath},
+		{"null path, sync", OpSync, body(func(e *Encoder) { e.Int(-1) }), nil},
+		{"null path, setData", OpSetData, body(func(e *Encoder) { e.Int(-1); e.Buffer(nil); e.Int(-1) }), nil},
+		{"null path, removeWatches", OpRemoveWatches, body(func(e *Encoder) { e.Int(-1); e.Int(3) }), nil},
+		{"list counts -2", OpSetWatches, body(func(e *Encoder) { e.Long(0); e.Int(-2); e.Int(-2); e.Int(-2) }), nil},
+		{"null path in a multi", OpMulti, body(func(e *Encoder) {
+			e.MultiHeader(OpCheck, false, -1)
+			e.Int(-1)
+			e.Int(-1)
+			e.MultiEnd()
+		}), ErrNullPathInMulti},
+		{"null path in a multiRead", OpMultiRead, body(func(e *Encoder) {
+			e.MultiHeader(OpGetData, false, -1)
+			e.Int(-1)
+			e.MultiEnd()
+		}), ErrNullPath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := DecodeRequest(tc.op, tc.body)
+			if tc.err == nil {
+				require.NoError(t, err)
+				if sw, ok := req.(*SetWatchesRequest); ok {
+					assert.Equal(t, []string{}, sw.Data, "an empty list, not a null one")
+				}
+				return
+			}
+			assert.ErrorIs(t, err, tc.err)
+			assert.ErrorIs(t, err, ErrMalformed)
+		})
+	}
+}
