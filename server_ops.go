@@ -27,8 +27,18 @@ func (c *conn) serve(frame []byte) bool {
 		c.reply(h.Xid, 0, znode.ErrBadArguments, nil)
 		return true
 	}
+	if h.Type == wire.OpSASL {
+		// A ZooKeeper without a JAAS login section has no SASL server for
+		// the connection: processSasl answers OK, zxid 0, with a null
+		// token, whatever the request, and the connection stays.
+		c.send(func(e *wire.Encoder) {
+			wire.ReplyHeader{Xid: h.Xid}.Encode(e)
+			e.Buffer(nil)
+		})
+		return true
+	}
 	req, err := wire.DecodeRequest(h.Type, d.Rest())
-	if errors.Is(err, wire.ErrUnknownOp) || h.Type == wire.OpSASL {
+	if errors.Is(err, wire.ErrUnknownOp) {
 		// ZooKeeper's UnimplementedRequestProcessor: zxid -1, then close.
 		c.send(func(e *wire.Encoder) {
 			wire.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(znode.CodeUnimplemented)}.Encode(e)

@@ -931,6 +931,12 @@ func wcScriptBadRequests(r *wcRun) {
 		c.sendRaw(3, op, fmt.Sprintf("unknown op %d", op), func(e *wire.Encoder) { e.String(r.P("/n")) })
 		c.closed()
 	}
+	r.note("sasl (102) on a server without a JAAS login section")
+	sasl := r.session("sasl")
+	sasl.sendRaw(4, wire.OpSASL, "sasl with an empty token", func(e *wire.Encoder) { e.Buffer([]byte{}) })
+	sasl.ping(-2)
+	sasl.sendRaw(5, wire.OpSASL, "sasl with a token", func(e *wire.Encoder) { e.Buffer([]byte("token")) })
+	sasl.ping(-2)
 	r.note("a frame shorter than a RequestHeader")
 	c := r.session("short")
 	c.write([]byte{0, 0, 0, 2, 0, 1}, "2-byte frame")
