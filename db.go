@@ -83,6 +83,9 @@ type DB struct {
 	// watchers are the sessions with watches or a stream, for the READ
 	// check on delivery.
 	watchers map[int64]*sessionState
+	// sinks holds, for each session served by a wire connection, that
+	// connection's handle (server.go's attachConn and detachConn).
+	sinks map[int64]*Session
 	// registering counts registrations under way; watching is set while
 	// the registry has watches or streams. Without a log, writers keep
 	// their events only if either says someone may want them.
@@ -237,6 +240,7 @@ func open(o Options, dir string) (*DB, error) {
 	}
 	db.watches = watch.NewRegistry(o.WatchBacklog, db.watchStop, &db.watchWG)
 	db.watchers = map[int64]*sessionState{}
+	db.sinks = map[int64]*Session{}
 	db.emit = db.emitLocked // once: a method value allocates
 	if dir != "" {
 		db.fs = o.FS // Open defaulted it

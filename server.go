@@ -377,7 +377,7 @@ func (c *conn) finish() {
 	}
 	s.mu.Unlock()
 	if owner {
-		s.db.detachConn(c.sess.st.id)
+		s.db.detachConn(c.sess)
 	}
 }
 
@@ -455,8 +455,15 @@ func (c *conn) handshake() bool {
 		(&wire.ConnectResponse{Timeout: int32(st.liveTimeout().Milliseconds()), SessionID: st.id,
 			Password: SessionPassword(st.id), HasReadOnly: req.HasReadOnly}).Encode(e)
 	})
-	return db.attachConn(st, c.notify, prev != nil)
+	if hook := attachHook.Load(); hook != nil {
+		(*hook)(st.id)
+	}
+	return db.attachConn(c.sess, c.notify, prev != nil)
 }
+
+// attachHook, if set (by tests only), runs in each handshake just before
+// the connection attaches to its session, with the session's id.
+var attachHook atomic.Pointer[func(session int64)]
 
 // endAfterFlush closes the connection once what is queued has been
 // written: for the replies ZooKeeper sends just before it drops a
@@ -557,13 +564,16 @@ func (c *conn) answer(xid int32, own Zxid, err error, body func(e *wire.Encoder)
 	})
 }
 
-// attachConn makes fn the session's notification sink; moved says the
-// session comes from another connection still open, whose watches it
-// drops. It reports false if the session has ended meanwhile.
-func (db *DB) attachConn(st *sessionState, fn func(znode.Event) bool, moved bool) bool {
+// attachConn makes fn the notification sink of the session of sess, a
+// connection's handle; moved says the session comes from another
+// connection still open, whose watches it drops. It reports false if the
+// session has ended meanwhile, or has moved on to a newer connection
+// (whose attachConn may have run first).
+func (db *DB) attachConn(sess *Session, fn func(znode.Event) bool, moved bool) bool {
+	st := sess.st
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if st.closing.Load() {
+	if st.closing.Load() || sess.moved.Load() {
 		return false
 	}
 	if moved {
@@ -574,16 +584,22 @@ func (db *DB) attachConn(st *sessionState, fn func(znode.Event) bool, moved bool
 		db.watches.DropSession(st.id)
 	}
 	db.watches.Sink(st.id, fn)
+	db.sinks[st.id] = sess
 	db.watchers[st.id] = st
 	db.watching.Store(true)
 	return true
 }
 
-// detachConn drops the session's watches and sink when its connection
-// goes away.
-func (db *DB) detachConn(id int64) {
+// detachConn drops the session's watches and sink when the connection of
+// sess goes away, unless a newer connection has attached meanwhile.
+func (db *DB) detachConn(sess *Session) {
+	id := sess.st.id
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
+	if db.sinks[id] != sess {
+		return
+	}
+	delete(db.sinks, id)
 	db.watches.DropSession(id)
 	db.watches.Sink(id, nil)
 	db.forgetWatcherLocked(id)

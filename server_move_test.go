@@ -1,7 +1,9 @@
 package zkembed_test
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -96,4 +98,67 @@ func (c *rawConn) callOKAfterEvents(t *testing.T, op int32, req wire.Request, wa
 	require.Equal(t, c.xid, d.Int(), "the reply, after %d events", len(want)/2)
 	d.Long()
 	require.Equal(t, int32(znode.CodeOK), d.Int())
+}
+
+// tryDialSession connects to srv with a connect request for session id and
+// reports whether the server answered with the session (a connection
+// another one overtakes may be closed before its answer).
+func tryDialSession(t *testing.T, srv *zkembed.Server, id int64, password []byte) (*rawConn, bool) {
+	nc, err := srv.Dial("tcp", "127.0.0.1:2181", time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { nc.Close() })
+	c := &rawConn{nc: nc}
+	if c.write(func(e *wire.Encoder) {
+		(&wire.ConnectRequest{Timeout: 10000, SessionID: id, Password: password}).Encode(e)
+	}) != nil {
+		return c, false
+	}
+	d, err := c.frame()
+	if err != nil {
+		return c, false
+	}
+	hello, err := wire.DecodeConnectResponse(d.Rest())
+	return c, err == nil && hello.SessionID == id
+}
+
+// Two reconnects of one session racing each other: the older one reaches
+// its attachment only after the newer one has attached. The session's
+// events must still reach the newer connection (the older attachment used
+// to replace its sink with a closed connection's, for good, and drop its
+// watches).
+func TestWireRacingReconnectsKeepTheSessionsEvents(t *testing.T) {
+	e := zktest.New(t, nil)
+	other, err := e.DB.NewSession(ctx, nil)
+	require.NoError(t, err)
+	_, err = other.Create(ctx, "/x", nil, zkembed.ModePersistent, zkembed.OpenACL())
+	require.NoError(t, err)
+	_, hello := dialRawSession(t, e.Server, 0, make([]byte, 16))
+
+	var calls atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(zkembed.SetAttachHook(func(session int64) {
+		if session == hello.SessionID && calls.Add(1) == 1 {
+			<-release // the older reconnect waits here
+		}
+	}))
+	older := make(chan bool, 1)
+	go func() {
+		_, ok := tryDialSession(t, e.Server, hello.SessionID, hello.Password)
+		older <- ok
+	}()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	newer, ok := tryDialSession(t, e.Server, hello.SessionID, hello.Password)
+	require.True(t, ok, "the newer reconnect got its session")
+	close(release)
+	<-older
+	time.Sleep(50 * time.Millisecond) // the older connection's attachment and close run
+
+	newer.callOK(t, wire.OpExists, &wire.PathRequest{Path: "/x", Watch: true})
+	_, err = other.SetData(ctx, "/x", []byte("1"), -1)
+	require.NoError(t, err)
+	typ, path := newer.nextEvent(t)
+	require.Equal(t, znode.EventNodeDataChanged, typ)
+	require.Equal(t, "/x", path)
 }

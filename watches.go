@@ -387,6 +387,9 @@ func (s *Session) RemoveWatches(ctx context.Context, path string, kind WatcherTy
 	db := s.db
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
+	if s.moved.Load() { // the watches are the new connection's now
+		return &OpError{Op: "removeWatches", Path: path, Err: ErrConnectionLoss}
+	}
 	n := db.watches.Remove(session, path, kind)
 	db.forgetWatcherLocked(session)
 	if n == 0 {
