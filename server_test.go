@@ -393,7 +393,16 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 		require.NoError(t, err)
 		_, _, _, err = b.ChildrenW("/w")
 		require.NoError(t, err)
-		names := strings.NewReplacer(fmt.Sprintf("%#x", a.SessionID()), "A", fmt.Sprintf("%#x", b.SessionID()), "B")
+		// go-zookeeper cannot send addWatch: a raw client sets a
+		// persistent and a recursive watch (ZooKeeper 3.8.0 files both in
+		// both of its watch tables).
+		raw := newWCRun(t, "fourletter", addr, "")
+		t.Cleanup(raw.closeAll)
+		w := raw.session("W")
+		w.watchMode(wire.OpAddWatch, "/p", 0)
+		w.watchMode(wire.OpAddWatch, "/r", 1)
+		names := strings.NewReplacer(fmt.Sprintf("%#x", a.SessionID()), "A", fmt.Sprintf("%#x", b.SessionID()), "B",
+			fmt.Sprintf("%#x", w.sid), "W")
 		out := map[string]string{}
 		for _, w := range []string{"ruok", "isro", "wchs", "crst", "srst", "gtmk"} {
 			out[w] = fourLetter(t, addr, w)
@@ -440,7 +449,8 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 	want, got := observe(real.Addr), observe(addr)
 	assert.Equal(t, want, got)
 	assert.Equal(t, "Node count: 6", want["srvr Node count:"], "ZooKeeper counts the root twice")
-	assert.Equal(t, "A /nope\nA /w\nB /w", want["wchc"], "the script's data and exist watches, as ZooKeeper lists them")
+	assert.Equal(t, "A /nope\nA /w\nB /w\nW /p\nW /r", want["wchc"], "the script's data, exist, persistent and recursive watches, as ZooKeeper lists them")
+	assert.Equal(t, "zk_watch_count\t9", want["mntr zk_watch_count"], "5 in the data table, 4 in the child table: 3.8.0 files the persistent and the recursive watch in both")
 }
 
 // A watch set by a read while another session writes is never lost: the
