@@ -104,8 +104,11 @@ func (s *Server) fourLetter(word string) string {
 		}
 		s.mu.Unlock()
 		for _, c := range s.connList() {
-			fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d,sid=%#x,est=%d)\n",
-				c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load(), ids[c], c.opened.UnixMilli())
+			fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d", c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load())
+			if id, ok := ids[c]; ok { // ZooKeeper shows these for a connection with a session only
+				fmt.Fprintf(&b, ",sid=%#x,est=%d", id, c.opened.UnixMilli())
+			}
+			b.WriteString(")\n")
 		}
 		b.WriteString("\n")
 	case "wchs":

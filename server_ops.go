@@ -30,7 +30,11 @@ func (c *conn) serve(frame []byte) bool {
 	if h.Type == wire.OpSASL {
 		// A ZooKeeper without a JAAS login section has no SASL server for
 		// the connection: processSasl answers OK, zxid 0, with a null
-		// token, whatever the request, and the connection stays.
+		// token, and the connection stays; a request it cannot read, or
+		// with a null token, closes the connection unanswered.
+		if token := d.Buffer(); d.Err() != nil || token == nil {
+			return false
+		}
 		c.send(func(e *wire.Encoder) {
 			wire.ReplyHeader{Xid: h.Xid}.Encode(e)
 			e.Buffer(nil)
@@ -46,8 +50,17 @@ func (c *conn) serve(frame []byte) bool {
 		c.endAfterFlush()
 		return false
 	}
-	if errors.Is(err, wire.ErrNullPathInMulti) {
+	switch {
+	case errors.Is(err, wire.ErrNullPathInMulti):
 		c.answer(h.Xid, 0, znode.ErrMarshallingError, func(e *wire.Encoder) { e.MultiEnd() }, true)
+		return true
+	case errors.Is(err, wire.ErrNullPathInMultiRead):
+		body, rerr := c.multiRead(context.Background(), req.(*wire.MultiRequest))
+		if rerr != nil {
+			c.reply(h.Xid, 0, rerr, nil)
+		} else {
+			c.answer(h.Xid, 0, znode.ErrMarshallingError, body, true)
+		}
 		return true
 	}
 	if err != nil {

@@ -937,6 +937,12 @@ func wcScriptBadRequests(r *wcRun) {
 	sasl.ping(-2)
 	sasl.sendRaw(5, wire.OpSASL, "sasl with a token", func(e *wire.Encoder) { e.Buffer([]byte("token")) })
 	sasl.ping(-2)
+	sasl2 := r.session("sasl2")
+	sasl2.sendRaw(4, wire.OpSASL, "sasl with a null token", func(e *wire.Encoder) { e.Buffer(nil) })
+	sasl2.ping(-2)
+	sasl3 := r.session("sasl3")
+	sasl3.sendRaw(4, wire.OpSASL, "sasl with a body that does not decode", func(e *wire.Encoder) { e.B = append(e.B, 0, 0) })
+	sasl3.ping(-2)
 	r.note("a frame shorter than a RequestHeader")
 	c := r.session("short")
 	c.write([]byte{0, 0, 0, 2, 0, 1}, "2-byte frame")
@@ -1055,6 +1061,31 @@ func wcScriptBadRequests(r *wcRun) {
 			e.Int(3)
 		})
 	}
+	// addWatch with a null path and a valid mode: ZooKeeper's answer
+	// depends on earlier ones (a first one is OK, a later one may be
+	// MarshallingError), on this shared server too: not compared.
+	a.sendRaw(a.next(), wire.OpCheckWatches, "checkWatches with a null path, mode 1", func(e *wire.Encoder) {
+		e.Int(-1)
+		e.Int(1)
+	})
+	a.sendRaw(a.next(), wire.OpMulti, "multi [setData with a null path]", func(e *wire.Encoder) {
+		e.MultiHeader(wire.OpSetData, false, -1)
+		e.Int(-1)
+		e.Buffer(nil)
+		e.Int(-1)
+		e.MultiEnd()
+	})
+	a.sendRaw(a.next(), wire.OpMultiRead, "multiRead [getData $P/n, getData with a null path]", func(e *wire.Encoder) {
+		e.MultiHeader(wire.OpGetData, false, -1)
+		e.String(r.P("/n"))
+		e.Bool(false)
+		e.MultiHeader(wire.OpGetData, false, -1)
+		e.Int(-1)
+		e.Bool(false)
+		e.MultiEnd()
+	})
+	a.multi(wire.OpMulti, "multi [create $P/mnull data=null]", wire.MultiOp{Type: wire.OpCreate,
+		Request: &wire.CreateRequest{Path: r.P("/mnull"), ACL: wcOpen}})
 	a.sendRaw(a.next(), wire.OpMulti, "multi [check with a null path]", func(e *wire.Encoder) {
 		e.MultiHeader(wire.OpCheck, false, -1)
 		e.Int(-1)
@@ -1370,6 +1401,7 @@ func wcScriptQuirks(r *wcRun) {
 	r.note("6: check outside a multi")
 	a.sendRaw(a.next(), wire.OpCheck, "check $P/n v5", func(e *wire.Encoder) { e.String(r.P("/n")); e.Int(5) })
 	a.sendRaw(a.next(), wire.OpCheck, "check $P/nope v0", func(e *wire.Encoder) { e.String(r.P("/nope")); e.Int(0) })
+	a.sendRaw(a.next(), wire.OpCheck, "check (null path) v-1", func(e *wire.Encoder) { e.Int(-1); e.Int(-1) })
 	r.note("7: an empty multi")
 	a.multi(wire.OpMulti, "empty multi")
 	r.note("8: a multiRead of writes only")

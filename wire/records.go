@@ -336,26 +336,33 @@ var ErrUnknownOp = fmt.Errorf("wire: unknown op code: %w", znode.ErrUnimplemente
 // where ZooKeeper's server dereferences the path (reads but sync and
 // getEphemerals, creates, delete, addWatch, checkWatches, and the ops of
 // a multiRead): ZooKeeper answers MarshallingError. ErrNullPathInMulti is
-// the same in a multi's check, create or delete: ZooKeeper fails the
-// multi as it prepares it, and its reply carries an empty multi response
-// after the error. Both match ErrMalformed. (setData and setACL validate
-// a null path as any bad one: BadArguments.)
+// the same in any op of a multi: ZooKeeper fails the multi as it prepares
+// it, and its reply carries an empty multi response after the error. Both
+// match ErrMalformed. (setData and setACL outside a multi validate a null
+// path as any bad one: BadArguments.)
+//
+// ErrNullPathInMultiRead is returned with the *MultiRequest of a multiRead
+// that has an op with a null path, holding the ops before it: ZooKeeper
+// runs those, then fails on the null path, and answers MarshallingError
+// followed by their results.
 var (
-	ErrNullPath        = fmt.Errorf("%w: null path", ErrMalformed)
-	ErrNullPathInMulti = fmt.Errorf("%w: null path in a multi", ErrMalformed)
+	ErrNullPath            = fmt.Errorf("%w: null path", ErrMalformed)
+	ErrNullPathInMulti     = fmt.Errorf("%w: null path in a multi", ErrMalformed)
+	ErrNullPathInMultiRead = fmt.Errorf("%w: null path in a multiRead", ErrMalformed)
 )
 
 // DecodeRequest decodes the body of a request of type op. Unknown op codes
 // give ErrUnknownOp; bodies that do not parse give ErrMalformed. Bytes
 // after the body are ignored, as ZooKeeper's records read only their
-// fields.
+// fields. Only with ErrNullPathInMultiRead is the request not nil on an
+// error.
 func DecodeRequest(op int32, body []byte) (Request, error) {
 	d := NewDecoder(body)
 	r, err := decodeBody(d, op, 0)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNullPathInMultiRead) {
 		return nil, err
 	}
-	return r, nil
+	return r, err
 }
 
 // multiOps are the op types ZooKeeper's MultiOperationRecord reads.
@@ -388,11 +395,23 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	case OpDeleteContainer:
 		r = &DeleteRequest{Path: d.String(), Version: d.Int()}
 	case OpSetData:
-		r = &SetDataRequest{Path: d.String(), Data: d.Buffer(), Version: d.Int()}
+		var p string
+		if depth > 0 {
+			p = path() // a multi dereferences every op's path first
+		} else {
+			p = d.String() // a null path fails validation: BadArguments
+		}
+		r = &SetDataRequest{Path: p, Data: d.Buffer(), Version: d.Int()}
 	case OpSetACL:
 		r = &SetACLRequest{Path: d.String(), ACL: d.ACLs(), Version: d.Int()}
 	case OpCheck:
-		r = &CheckVersionRequest{Path: path(), Version: d.Int()}
+		var p string
+		if depth > 0 {
+			p = path()
+		} else {
+			p = d.String() // outside a multi: Unimplemented whatever the path
+		}
+		r = &CheckVersionRequest{Path: p, Version: d.Int()}
 	case OpAuth:
 		r = &AuthRequest{Type: d.Int(), Scheme: d.String(), Auth: d.Buffer()}
 	case OpSetWatches:
@@ -415,6 +434,7 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 		}
 		m := &MultiRequest{}
 		nullIn := false // an op of this multi has a null path
+		readUpTo := -1  // in a multiRead, the ops before the first null path
 		for {
 			typ, done, _ := d.Int(), d.Bool(), d.Int()
 			if d.Err() != nil {
@@ -428,8 +448,11 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 				return nil, fmt.Errorf("%w: op %d in a multi", ErrMalformed, typ)
 			}
 			sub, err := decodeBody(d, typ, depth+1)
-			if errors.Is(err, ErrNullPath) && op == OpMulti {
+			if errors.Is(err, ErrNullPath) {
 				nullIn = true // ZooKeeper reads the rest first
+				if readUpTo < 0 {
+					readUpTo = len(m.Ops)
+				}
 				continue
 			}
 			if err != nil {
@@ -437,8 +460,12 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 			}
 			m.Ops = append(m.Ops, MultiOp{Type: typ, Request: sub})
 		}
-		if nullIn {
+		if nullIn && op == OpMulti {
 			return nil, ErrNullPathInMulti
+		}
+		if nullIn {
+			m.Ops = m.Ops[:readUpTo]
+			return m, ErrNullPathInMultiRead
 		}
 		r = m
 	default:

@@ -244,11 +244,26 @@ func TestDecodeLengthsAndNullPaths(t *testing.T) {
 			e.Int(-1)
 			e.MultiEnd()
 		}), ErrNullPathInMulti},
-		{"null path in a multiRead", OpMultiRead, body(func(e *Encoder) {
-			e.MultiHeader(OpGetData, false, -1)
+		{"null path in a multi's setData", OpMulti, body(func(e *Encoder) {
+			e.MultiHeader(OpSetData, false, -1)
+			e.Int(-1)
+			e.Buffer(nil)
 			e.Int(-1)
 			e.MultiEnd()
-		}), ErrNullPath},
+		}), ErrNullPathInMulti},
+		{"null path, check outside a multi", OpCheck, body(func(e *Encoder) { e.Int(-1); e.Int(-1) }), nil},
+		{"null path in a multiRead", OpMultiRead, body(func(e *Encoder) {
+			e.MultiHeader(OpGetData, false, -1)
+			e.String("/a")
+			e.Bool(false)
+			e.MultiHeader(OpGetData, false, -1)
+			e.Int(-1)
+			e.Bool(false)
+			e.MultiHeader(OpGetData, false, -1)
+			e.String("/b")
+			e.Bool(false)
+			e.MultiEnd()
+		}), ErrNullPathInMultiRead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := DecodeRequest(tc.op, tc.body)
@@ -261,6 +276,13 @@ func TestDecodeLengthsAndNullPaths(t *testing.T) {
 			}
 			assert.ErrorIs(t, err, tc.err)
 			assert.ErrorIs(t, err, ErrMalformed)
+			if tc.err == ErrNullPathInMultiRead { // the ops ZooKeeper runs before failing
+				require.IsType(t, &MultiRequest{}, req)
+				require.Len(t, req.(*MultiRequest).Ops, 1)
+				assert.Equal(t, "/a", req.(*MultiRequest).Ops[0].Request.(*PathRequest).Path)
+			} else {
+				assert.Nil(t, req)
+			}
 		})
 	}
 }
