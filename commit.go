@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zkembed/zkembed/clock"
 	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/txn"
 	"github.com/zkembed/zkembed/znode"
@@ -566,8 +565,8 @@ func (db *DB) nowMillis() int64 { return db.clock.Now().UnixMilli() }
 // steady reading if it keeps one (see clock.Steady), which no step of the
 // wall clock moves, and Now otherwise.
 func (db *DB) steadyMillis() int64 {
-	if c, ok := db.clock.(clock.Steady); ok {
-		return c.Steady().Milliseconds()
+	if db.steady != nil {
+		return db.steady.Steady().Milliseconds()
 	}
 	return db.nowMillis()
 }

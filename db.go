@@ -34,6 +34,7 @@ type DB struct {
 	opts   Options
 	layout znode.Layout
 	clock  clock.Clock
+	steady clock.Steady // clock, if it is Steady (steadyMillis)
 	// auth holds the authentication schemes sessions use.
 	auth *acl.Authorizer
 	log  txnlog.Log
@@ -224,10 +225,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 }
 
 func open(o Options, dir string) (*DB, error) {
+	steady, _ := o.Clock.(clock.Steady)
 	db := &DB{
 		opts:   o,
 		layout: znode.Layout{CounterBits: uint(o.ZxidCounterBits)},
 		clock:  o.Clock,
+		steady: steady,
 		log:    o.Log,
 		auth:   o.auth,
 		dir:    dir,
