@@ -84,8 +84,9 @@ type DB struct {
 	// watchers are the sessions with watches or a stream, for the READ
 	// check on delivery.
 	watchers map[int64]*sessionState
-	// sinks holds, for each session served by a wire connection, that
-	// connection's handle (server.go's attachConn and detachConn).
+	// sinks holds, for each open session attached to a wire connection,
+	// the handle of the connection last attached (server.go's attachConn
+	// and detachConn; an entry goes when its session ends).
 	sinks map[int64]*Session
 	// registering counts registrations under way; watching is set while
 	// the registry has watches or streams. Without a log, writers keep

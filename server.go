@@ -233,8 +233,9 @@ type conn struct {
 	opened   time.Time
 }
 
-// close ends the connection: both goroutines stop, its watches are
-// dropped, its sink removed. Safe to call more than once, from anywhere.
+// close ends the connection: both goroutines stop (finish then drops the
+// session's watches and sink if the connection still owns the session).
+// Safe to call more than once, from anywhere.
 func (c *conn) close() {
 	c.closing.Do(func() {
 		c.outMu.Lock()
@@ -576,11 +577,13 @@ func (db *DB) attachConn(sess *Session, fn func(znode.Event) bool, moved bool) b
 	if st.closing.Load() || sess.moved.Load() {
 		return false
 	}
-	if moved {
-		// The previous connection's watches end with it, as ZooKeeper's
-		// end when it closes that connection; its finish no longer owns
-		// the session, so it leaves them. The client sets again what it
-		// still wants (setWatches).
+	if moved || db.sinks[st.id] != nil {
+		// A connection starts with no watches: the previous one's end
+		// with it, as ZooKeeper's end when it closes that connection,
+		// and a previous connection still attached here (moved, or
+		// finishing without the session: its detach gives way to this
+		// one) has not dropped them. The client sets again what it still
+		// wants (setWatches).
 		db.watches.DropSession(st.id)
 	}
 	db.watches.Sink(st.id, fn)

@@ -260,6 +260,9 @@ func (c *conn) setAuth(xid int32, r *wire.AuthRequest) bool {
 		c.endAfterFlush()
 		return false
 	}
+	if c.sess.moved.Load() {
+		return false // credentials belong to a connection, and this one is done
+	}
 	st.addIDs(ids)
 	answer(znode.CodeOK)
 	return true
@@ -385,6 +388,9 @@ func (db *DB) checkWatches(s *Session, path string, kind watch.RemoveKind) error
 	}
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
+	if s.moved.Load() { // the watches are the new connection's
+		return &OpError{Op: "checkWatches", Path: path, Err: ErrConnectionLoss}
+	}
 	if !db.watches.Has(s.st.id, path, kind) {
 		return &OpError{Op: "checkWatches", Path: path, Err: znode.ErrNoWatcher}
 	}

@@ -52,7 +52,8 @@ type Session struct {
 	// moved, on a wire handle, says its session has moved to another
 	// connection. ZooKeeper then closes this one and drops its watches
 	// (DataTree.removeCnxn); a request of this connection still being
-	// served registers none.
+	// served neither attaches, nor registers, checks or removes watches,
+	// nor adds credentials.
 	moved atomic.Bool
 }
 

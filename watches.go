@@ -125,6 +125,7 @@ func (db *DB) dispatchLocked(events []notice) {
 		if n.end != 0 {
 			r.EndSession(n.end, n.state)
 			delete(db.watchers, n.end)
+			delete(db.sinks, n.end)
 			continue
 		}
 		if (*acl.Identity)(nil).Allowed(n.acl, znode.PermRead) {

@@ -343,8 +343,8 @@ var ErrUnknownOp = fmt.Errorf("wire: unknown op code: %w", znode.ErrUnimplemente
 //
 // ErrNullPathInMultiRead is returned with the *MultiRequest of a multiRead
 // that has an op with a null path, holding the ops before it: ZooKeeper
-// runs those, then fails on the null path, and answers MarshallingError
-// followed by their results.
+// runs those (if they are all reads), then fails on the null path, and
+// answers MarshallingError followed by their results.
 var (
 	ErrNullPath            = fmt.Errorf("%w: null path", ErrMalformed)
 	ErrNullPathInMulti     = fmt.Errorf("%w: null path in a multi", ErrMalformed)
