@@ -198,13 +198,19 @@ func (s *Session) GetChildren(ctx context.Context, path string) ([]string, Stat,
 }
 
 // GetAllChildrenNumber returns the number of nodes below path at any depth.
-// For "/" that counts the built-in /zookeeper nodes, as ZooKeeper does.
+// For "/" that counts the built-in /zookeeper nodes, as ZooKeeper does; for
+// "" (the root's other name) one more, as ZooKeeper counts every key of its
+// node table starting with "/", and the root is also stored as "/".
 func (s *Session) GetAllChildrenNumber(ctx context.Context, path string) (int, error) {
 	t, _, err := s.readIn(ctx, "getAllChildrenNumber", path, znode.PermRead)
 	if err != nil {
 		return 0, err
 	}
-	return t.CountDescendants(path), nil
+	n := t.CountDescendants(path)
+	if path == "" {
+		n++
+	}
+	return n, nil
 }
 
 // GetEphemerals returns the paths of this session's ephemeral nodes that

@@ -396,14 +396,20 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 		// go-zookeeper cannot send addWatch: a raw client sets a
 		// persistent and a recursive watch (ZooKeeper 3.8.0 files both in
 		// both of its watch tables).
-		raw := newWCRun(t, "fourletter", addr, "")
+		raw := newWCRun(t, "fourletter", addr, "/raw")
 		t.Cleanup(raw.closeAll)
 		w := raw.session("W")
 		w.watchMode(wire.OpAddWatch, "/p", 0)
 		w.watchMode(wire.OpAddWatch, "/r", 1)
+		allChildren := map[string]string{}
+		for _, p := range []string{"", "/"} { // ZooKeeper's root alias, and the root
+			w.send(wire.OpGetAllChildrenNumber, &wire.PathRequest{Path: p}, fmt.Sprintf("getAllChildrenNumber %q", p))
+			last := raw.lines[len(raw.lines)-1]
+			allChildren["getAllChildrenNumber "+p] = last[strings.LastIndex(last, "total="):]
+		}
 		names := strings.NewReplacer(fmt.Sprintf("%#x", a.SessionID()), "A", fmt.Sprintf("%#x", b.SessionID()), "B",
 			fmt.Sprintf("%#x", w.sid), "W")
-		out := map[string]string{}
+		out := allChildren
 		for _, w := range []string{"ruok", "isro", "wchs", "crst", "srst", "gtmk"} {
 			out[w] = fourLetter(t, addr, w)
 		}
@@ -449,7 +455,8 @@ func TestFourLetterWordsAgainstZooKeeper(t *testing.T) {
 	want, got := observe(real.Addr), observe(addr)
 	assert.Equal(t, want, got)
 	assert.Equal(t, "Node count: 6", want["srvr Node count:"], "ZooKeeper counts the root twice")
-	assert.Equal(t, "A /nope\nA /w\nB /w\nW /p\nW /r", want["wchc"], "the script's data, exist, persistent and recursive watches, as ZooKeeper lists them")
+	assert.Equal(t, "total=5", want["getAllChildrenNumber "], `ZooKeeper counts the root's "/" key below ""`)
+	assert.Equal(t, "A /nope\nA /w\nB /w\nW /raw/p\nW /raw/r", want["wchc"], "the script's data, exist, persistent and recursive watches, as ZooKeeper lists them")
 	assert.Equal(t, "zk_watch_count\t9", want["mntr zk_watch_count"], "5 in the data table, 4 in the child table: 3.8.0 files the persistent and the recursive watch in both")
 }
 
