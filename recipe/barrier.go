@@ -172,22 +172,34 @@ func (b *DoubleBarrier) enter(ctx context.Context) (string, error) {
 }
 
 // join creates the participant's ephemeral node, and dir if missing. The
-// name is fresh, so after a lost reply an existing node is ours.
+// name is fresh, so after a lost reply an existing node is ours: the
+// lookup waits for the connection (findProtected, as a protected create
+// does) rather than give up with a node that would count as a participant
+// for the whole session and that nothing would delete.
 func (b *DoubleBarrier) join(ctx context.Context, node string) error {
-	lost := false
+	name := node[len(b.dir)+1:]
 	for attempt := 0; ; attempt++ {
 		_, err := b.c.Create(ctx, node, nil, znode.ModeEphemeral, b.acl)
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, znode.ErrNodeExists) && lost:
-			return nil
 		case errors.Is(err, znode.ErrNoNode) && attempt < 3:
 			if err := ensurePath(ctx, b.c, b.dir, b.acl); err != nil {
 				return err
 			}
-		case errors.Is(err, znode.ErrConnectionLoss) && attempt < 10:
-			lost = true
+		case errors.Is(err, znode.ErrConnectionLoss):
+			_, found, ferr := findProtected(ctx, b.c, b.dir, name)
+			switch {
+			case ferr != nil:
+				return ferr // the session ended: its node, if any, goes with it
+			case found:
+				return nil // enter deletes it if ctx has ended meanwhile
+			case attempt >= 10:
+				return err
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
 		default:
 			return err
 		}
