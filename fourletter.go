@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkembed/zkembed/tree"
 	"github.com/zkembed/zkembed/watch"
 )
 
@@ -39,9 +40,9 @@ func (s *Server) fourLetter(word string) string {
 	case "ruok":
 		return "imok"
 	case "crst":
-		for _, c := range s.connList() {
-			c.received.Store(0)
-			c.sentN.Store(0)
+		for _, ci := range s.connList() {
+			ci.c.received.Store(0)
+			ci.c.sentN.Store(0)
 		}
 		return "Connection stats reset.\n"
 	case "srst":
@@ -63,8 +64,8 @@ func (s *Server) fourLetter(word string) string {
 		fmt.Fprintf(&b, "Zookeeper version: %s, built on %s\n", Version, buildTime)
 		if word == "stat" {
 			b.WriteString("Clients:\n")
-			for _, c := range s.connList() {
-				fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d)\n", c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load())
+			for _, ci := range s.connList() {
+				fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d)\n", ci.c.nc.RemoteAddr(), ci.c.received.Load(), ci.c.sentN.Load())
 			}
 			b.WriteString("\n")
 		}
@@ -95,18 +96,11 @@ func (s *Server) fourLetter(word string) string {
 			fmt.Fprintf(&b, "%s\t%v\n", kv[0], kv[1])
 		}
 	case "cons":
-		s.mu.Lock() // c.sess is set under it
-		ids := map[*conn]int64{}
-		for c := range s.conns {
-			if c.sess != nil {
-				ids[c] = c.sess.st.id
-			}
-		}
-		s.mu.Unlock()
-		for _, c := range s.connList() {
+		for _, ci := range s.connList() {
+			c := ci.c
 			fmt.Fprintf(&b, " /%s[1](queued=0,recved=%d,sent=%d", c.nc.RemoteAddr(), c.received.Load(), c.sentN.Load())
-			if id, ok := ids[c]; ok { // ZooKeeper shows these for a connection with a session only
-				fmt.Fprintf(&b, ",sid=%#x,est=%d", id, c.opened.UnixMilli())
+			if ci.session != 0 { // ZooKeeper shows these for a connection with a session only
+				fmt.Fprintf(&b, ",sid=%#x,est=%d", ci.session, c.opened.UnixMilli())
 			}
 			b.WriteString(")\n")
 		}
@@ -169,18 +163,29 @@ const buildTime = "zkembed"
 
 // nodeCount is ZooKeeper's node count: its table holds the root twice (as
 // "" and "/"), so a fresh server reports 5.
-func nodeCount(t interface{ Len() int }) int { return t.Len() + 1 }
+func nodeCount(t *tree.Tree) int { return t.Len() + 1 }
+
+// connInfo is an open connection and the id of its session (0 while it
+// has none), read under Server.mu, where the handshake sets it.
+type connInfo struct {
+	c       *conn
+	session int64
+}
 
 // connList lists every open connection, as ZooKeeper's does (the one
 // asking included, and any still in its handshake), oldest first.
-func (s *Server) connList() []*conn {
+func (s *Server) connList() []connInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	conns := make([]*conn, 0, len(s.conns))
+	conns := make([]connInfo, 0, len(s.conns))
 	for c := range s.conns {
-		conns = append(conns, c)
+		ci := connInfo{c: c}
+		if c.sess != nil {
+			ci.session = c.sess.st.id
+		}
+		conns = append(conns, ci)
 	}
-	slices.SortFunc(conns, func(a, b *conn) int { return a.opened.Compare(b.opened) })
+	slices.SortFunc(conns, func(a, b connInfo) int { return a.c.opened.Compare(b.c.opened) })
 	return conns
 }
 

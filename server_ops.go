@@ -388,8 +388,8 @@ func (db *DB) checkWatches(s *Session, path string, kind watch.RemoveKind) error
 	}
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if s.moved.Load() { // the watches are the new connection's
-		return &OpError{Op: "checkWatches", Path: path, Err: ErrConnectionLoss}
+	if err := s.movedAway("checkWatches", path); err != nil {
+		return err
 	}
 	if !db.watches.Has(s.st.id, path, kind) {
 		return &OpError{Op: "checkWatches", Path: path, Err: znode.ErrNoWatcher}
@@ -408,8 +408,8 @@ func (db *DB) setWatches(s *Session, r *wire.SetWatchesRequest) error {
 	}
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if s.moved.Load() {
-		return &OpError{Op: "setWatches", Err: ErrConnectionLoss}
+	if err := s.movedAway("setWatches", ""); err != nil {
+		return err
 	}
 	err := db.setWatchesLocked(s, r)
 	db.watchers[s.st.id] = s.st

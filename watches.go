@@ -202,8 +202,8 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	if err := s.stillOpen(op, path); err != nil {
 		return nil, err
 	}
-	if s.moved.Load() {
-		return nil, &OpError{Op: op, Path: path, Err: ErrConnectionLoss}
+	if err := s.movedAway(op, path); err != nil {
+		return nil, err
 	}
 	root := db.rootForWatchLocked()
 	if err := read(root); err != nil {
@@ -221,6 +221,17 @@ func (s *Session) registerWatch(ctx context.Context, op, path string, kind watch
 	db.watchers[session] = s.st
 	db.watching.Store(true)
 	return w, nil
+}
+
+// movedAway fails, on a wire handle whose session has moved to another
+// connection, with ErrConnectionLoss: the session's watches are the new
+// connection's. Callers hold watchMu, under which attachConn drops the
+// old connection's watches once moved is set.
+func (s *Session) movedAway(op, path string) error {
+	if s.moved.Load() {
+		return &OpError{Op: op, Path: path, Err: ErrConnectionLoss}
+	}
+	return nil
 }
 
 // stillOpen fails for a session whose close or expiry has begun (or whose
@@ -388,8 +399,8 @@ func (s *Session) RemoveWatches(ctx context.Context, path string, kind WatcherTy
 	db := s.db
 	db.watchMu.Lock()
 	defer db.watchMu.Unlock()
-	if s.moved.Load() { // the watches are the new connection's now
-		return &OpError{Op: "removeWatches", Path: path, Err: ErrConnectionLoss}
+	if err := s.movedAway("removeWatches", path); err != nil {
+		return err
 	}
 	n := db.watches.Remove(session, path, kind)
 	db.forgetWatcherLocked(session)

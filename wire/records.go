@@ -374,7 +374,7 @@ var multiOps = map[int32]bool{OpCreate: true, OpCreate2: true, OpCreateContainer
 func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	var r Request
 	nullPath := false
-	path := func() string { // a path ZooKeeper dereferences (ErrNullPath)
+	path := func() string {
 		p, null := d.NullableString()
 		nullPath = nullPath || null
 		return p
@@ -382,36 +382,20 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	switch op {
 	case OpExists, OpGetData, OpGetChildren, OpGetChildren2:
 		r = &PathRequest{Path: path(), Watch: d.Bool()}
-	case OpGetACL, OpGetAllChildrenNumber:
+	case OpGetACL, OpSync, OpGetAllChildrenNumber, OpGetEphemerals:
 		r = &PathRequest{Path: path()}
-	case OpSync, OpGetEphemerals:
-		r = &PathRequest{Path: d.String()}
 	case OpCreate, OpCreate2, OpCreateContainer:
 		r = &CreateRequest{Path: path(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: -1}
 	case OpCreateTTL:
 		r = &CreateRequest{Path: path(), Data: d.Buffer(), ACL: d.ACLs(), Flags: d.Int(), TTL: d.Long()}
-	case OpDelete:
+	case OpDelete, OpDeleteContainer:
 		r = &DeleteRequest{Path: path(), Version: d.Int()}
-	case OpDeleteContainer:
-		r = &DeleteRequest{Path: d.String(), Version: d.Int()}
 	case OpSetData:
-		var p string
-		if depth > 0 {
-			p = path() // a multi dereferences every op's path first
-		} else {
-			p = d.String() // a null path fails validation: BadArguments
-		}
-		r = &SetDataRequest{Path: p, Data: d.Buffer(), Version: d.Int()}
+		r = &SetDataRequest{Path: path(), Data: d.Buffer(), Version: d.Int()}
 	case OpSetACL:
-		r = &SetACLRequest{Path: d.String(), ACL: d.ACLs(), Version: d.Int()}
+		r = &SetACLRequest{Path: path(), ACL: d.ACLs(), Version: d.Int()}
 	case OpCheck:
-		var p string
-		if depth > 0 {
-			p = path()
-		} else {
-			p = d.String() // outside a multi: Unimplemented whatever the path
-		}
-		r = &CheckVersionRequest{Path: p, Version: d.Int()}
+		r = &CheckVersionRequest{Path: path(), Version: d.Int()}
 	case OpAuth:
 		r = &AuthRequest{Type: d.Int(), Scheme: d.String(), Auth: d.Buffer()}
 	case OpSetWatches:
@@ -419,10 +403,8 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	case OpSetWatches2:
 		r = &SetWatchesRequest{RelativeZxid: d.Long(), Data: d.Strings(), Exist: d.Strings(), Child: d.Strings(),
 			Persistent: d.Strings(), PersistentRecursive: d.Strings()}
-	case OpAddWatch, OpCheckWatches:
+	case OpAddWatch, OpCheckWatches, OpRemoveWatches:
 		r = &WatchModeRequest{Path: path(), Mode: d.Int()}
-	case OpRemoveWatches:
-		r = &WatchModeRequest{Path: d.String(), Mode: d.Int()}
 	case OpPing, OpCloseSession, OpWhoAmI:
 		r = &EmptyRequest{}
 	case OpReconfig:
@@ -474,8 +456,18 @@ func decodeBody(d *Decoder, op int32, depth int) (Request, error) {
 	if d.Err() != nil {
 		return nil, d.Err()
 	}
-	if nullPath {
+	if nullPath && (depth > 0 || nullPathRefused[op]) {
 		return nil, ErrNullPath
 	}
 	return r, nil
 }
+
+// nullPathRefused are the ops whose null path ZooKeeper's server
+// dereferences (ErrNullPath). In a multi every op's is: the multi reads
+// each op's path before it runs any. The other ops take a null path as ""
+// (sync echoes it, getEphemerals lists nothing, setData and setACL
+// validate it: BadArguments, as does zkembed's removeWatches; a check
+// outside a multi is Unimplemented whatever its path).
+var nullPathRefused = map[int32]bool{OpExists: true, OpGetData: true, OpGetChildren: true, OpGetChildren2: true,
+	OpGetACL: true, OpGetAllChildrenNumber: true, OpCreate: true, OpCreate2: true, OpCreateContainer: true,
+	OpCreateTTL: true, OpDelete: true, OpAddWatch: true, OpCheckWatches: true}
